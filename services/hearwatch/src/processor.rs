@@ -1,0 +1,673 @@
+//! `hearwatch run`: the streaming processor.
+//!
+//! One engine per assigned partition. A newly assigned partition is read from its
+//! beginning (the state is rebuilt at every start) and held until it reaches the end offset
+//! it had when assigned, so that deadlines already due do not fire before the events that
+//! meet them. Then its findings are reconciled with ClickHouse and its timers run on the
+//! processor's clock. Every flush writes the changed findings to ClickHouse, waits for the
+//! dead letters to be acknowledged, records the clock, and only then commits offsets.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use chrono::{DateTime, Utc};
+use clickhouse::Client;
+use hearwatch_engine::calendar::Calendar;
+use hearwatch_engine::engine::{Engine, Outcome};
+use hearwatch_engine::event::decode;
+use hearwatch_engine::rule::RulePacks;
+use hearwatch_engine::verdict::{Change, Finding};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::Message;
+use rdkafka::producer::{DeliveryFuture, FutureProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::ClientContext;
+use tracing::{debug, error, info, warn};
+
+use crate::config::{ClickHouseConfig, KafkaConfig};
+use crate::kafka::{client_config, producer, send_dead_letter, DeadLetter};
+use crate::metrics::Metrics;
+use crate::warehouse::{self, ClockRow, FindingRow};
+
+/// Everything the processor needs, resolved.
+pub struct Settings {
+    pub kafka: KafkaConfig,
+    pub clickhouse: ClickHouseConfig,
+    pub calendar: Arc<Calendar>,
+    pub packs: Arc<RulePacks>,
+    /// Where the event-time clock starts; `None` for the wall clock.
+    pub now: Option<DateTime<Utc>>,
+    pub exit_when_idle: Option<Duration>,
+    pub metrics: Metrics,
+}
+
+/// The processor's event-time clock: a start instant advancing in real time.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    start: DateTime<Utc>,
+    started: Instant,
+}
+
+impl Clock {
+    fn now(&self) -> DateTime<Utc> {
+        self.start + chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default()
+    }
+}
+
+/// Assignment changes, recorded by the rebalance callback for the main loop.
+#[derive(Debug)]
+enum Rebalance {
+    Assigned(Vec<i32>),
+    Revoked(Vec<i32>),
+}
+
+/// The consumer's context: starts every assigned partition at its beginning.
+struct Context {
+    changes: Mutex<Vec<Rebalance>>,
+}
+
+impl ClientContext for Context {}
+
+impl ConsumerContext for Context {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                if let Err(e) = tpl.set_all_offsets(Offset::Beginning) {
+                    error!("cannot set start offsets: {e}");
+                }
+                if let Err(e) = consumer.assign(tpl) {
+                    error!("cannot take the assignment {partitions:?}: {e}");
+                }
+                info!(
+                    ?partitions,
+                    "partitions assigned; reading them from the beginning"
+                );
+                self.changes
+                    .lock()
+                    .expect("not poisoned")
+                    .push(Rebalance::Assigned(partitions));
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                info!(?partitions, "partitions revoked");
+                self.changes
+                    .lock()
+                    .expect("not poisoned")
+                    .push(Rebalance::Revoked(partitions));
+                if let Err(e) = consumer.unassign() {
+                    error!("cannot give up the assignment: {e}");
+                }
+            }
+            other => error!("rebalance failed: {other:?}"),
+        }
+    }
+}
+
+/// One assigned partition: its engine and how far it has been read.
+struct Partition {
+    engine: Engine,
+    /// The end offset when the partition was assigned; below it, the backlog.
+    end_offset: i64,
+    /// The offset after the last message taken in.
+    next_offset: i64,
+    /// The latest end offset seen, for the lag metric.
+    high_watermark: i64,
+}
+
+impl Partition {
+    fn caught_up(&self) -> bool {
+        !self.engine.is_holding()
+    }
+}
+
+/// The running processor.
+struct Processor {
+    settings: Settings,
+    consumer: StreamConsumer<Context>,
+    producer: FutureProducer,
+    clickhouse: Client,
+    clock: Clock,
+    name: String,
+    partitions: HashMap<i32, Partition>,
+    rows: Vec<FindingRow>,
+    dead_letters: Vec<DeliveryFuture>,
+    /// Caught-up partitions whose findings in ClickHouse are not yet checked.
+    unreconciled: HashSet<i32>,
+    last_clock_write: Instant,
+    version: u64,
+    last_message: Instant,
+}
+
+/// Runs the processor until `shutdown` completes, or until idle with `exit_when_idle`.
+pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let mut client = client_config(&settings.kafka);
+    client
+        .set("group.id", &settings.kafka.group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "range")
+        .set("max.poll.interval.ms", "900000")
+        .set("session.timeout.ms", "10000");
+    let consumer: StreamConsumer<Context> = client
+        .create_with_context(Context {
+            changes: Mutex::new(Vec::new()),
+        })
+        .context("cannot create the Kafka consumer")?;
+    consumer
+        .subscribe(&[&settings.kafka.topic])
+        .with_context(|| format!("cannot subscribe to {}", settings.kafka.topic))?;
+    let producer = producer(&settings.kafka)?;
+    let clickhouse = warehouse::client(&settings.clickhouse);
+    let clock = Clock {
+        start: settings.now.unwrap_or_else(Utc::now),
+        started: Instant::now(),
+    };
+    let name = format!("{}-{}", hostname(), std::process::id());
+    info!(
+        brokers = %settings.kafka.brokers,
+        topic = %settings.kafka.topic,
+        group = %settings.kafka.group,
+        clickhouse = %settings.clickhouse.url,
+        clock = %clock.now().to_rfc3339(),
+        "processor starting"
+    );
+    let mut processor = Processor {
+        settings,
+        consumer,
+        producer,
+        clickhouse,
+        clock,
+        name,
+        partitions: HashMap::new(),
+        rows: Vec::new(),
+        dead_letters: Vec::new(),
+        unreconciled: HashSet::new(),
+        last_clock_write: Instant::now(),
+        version: version_seed(),
+        last_message: Instant::now(),
+    };
+    processor.run(shutdown).await
+}
+
+/// Rows per insert above which a flush starts at once.
+const FLUSH_ROWS: usize = 20_000;
+/// Most time between flushes.
+const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
+impl Processor {
+    async fn run(&mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        tokio::pin!(shutdown);
+        let mut ticker = tokio::time::interval(FLUSH_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_lag_check = Instant::now();
+        loop {
+            tokio::select! {
+                () = &mut shutdown => {
+                    info!("shutting down: writing what is pending and committing");
+                    break;
+                }
+                message = self.consumer.recv() => {
+                    match message {
+                        Ok(m) => {
+                            let (partition, offset) = (m.partition(), m.offset());
+                            let payload = m.payload().unwrap_or_default().to_vec();
+                            let key = m.key().map(<[u8]>::to_vec);
+                            self.take_message(partition, offset, &payload, key.as_deref())?;
+                        }
+                        Err(e) => warn!("Kafka: {e}"),
+                    }
+                    if self.rows.len() >= FLUSH_ROWS {
+                        self.flush().await?;
+                    }
+                }
+                _ = ticker.tick() => {
+                    self.apply_rebalances()?;
+                    if last_lag_check.elapsed() >= Duration::from_secs(5) {
+                        self.refresh_watermarks();
+                        last_lag_check = Instant::now();
+                    }
+                    self.flush().await?;
+                    if self.is_idle() {
+                        info!("idle: every partition caught up, every change written, no timer due");
+                        break;
+                    }
+                }
+            }
+        }
+        self.flush().await?;
+        self.commit(CommitMode::Sync);
+        Ok(())
+    }
+
+    /// Applies the assignment changes recorded by the rebalance callback.
+    fn apply_rebalances(&mut self) -> Result<()> {
+        let changes = std::mem::take(
+            &mut *self
+                .consumer
+                .context()
+                .changes
+                .lock()
+                .expect("not poisoned"),
+        );
+        for change in changes {
+            match change {
+                Rebalance::Assigned(partitions) => {
+                    for p in partitions {
+                        self.take_partition(p)?;
+                    }
+                }
+                Rebalance::Revoked(partitions) => {
+                    for p in partitions {
+                        self.partitions.remove(&p);
+                        self.settings
+                            .metrics
+                            .consumer_lag
+                            .with_label_values(&[&p.to_string()])
+                            .set(0);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn take_partition(&mut self, p: i32) -> Result<()> {
+        let (low, high) = tokio::task::block_in_place(|| {
+            self.consumer
+                .fetch_watermarks(&self.settings.kafka.topic, p, Duration::from_secs(10))
+        })
+        .with_context(|| format!("cannot read the end offset of partition {p}"))?;
+        let mut engine = Engine::new(
+            self.settings.calendar.clone(),
+            self.settings.packs.clone(),
+            self.clock.now(),
+        );
+        engine.hold();
+        info!(
+            partition = p,
+            backlog = high - low,
+            "reading partition {p} up to offset {high} before timers fire"
+        );
+        self.partitions.insert(
+            p,
+            Partition {
+                engine,
+                end_offset: high,
+                next_offset: low,
+                high_watermark: high,
+            },
+        );
+        Ok(())
+    }
+
+    fn take_message(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        payload: &[u8],
+        key: Option<&[u8]>,
+    ) -> Result<()> {
+        self.last_message = Instant::now();
+        if !self.partitions.contains_key(&partition) {
+            self.apply_rebalances()?;
+        }
+        if !self.partitions.contains_key(&partition) {
+            self.take_partition(partition)?;
+        }
+        let metrics = self.settings.metrics.clone();
+        let state = self.partitions.get_mut(&partition).expect("taken above");
+        state.next_offset = offset + 1;
+        state.high_watermark = state.high_watermark.max(offset + 1);
+        let rejection = match decode(payload, Some(key.unwrap_or_default())) {
+            Err(e) => Some((e.reason, e.detail)),
+            Ok(event) => {
+                let type_name = event.type_name();
+                match state.engine.ingest(event) {
+                    (Outcome::Applied, changes) => {
+                        metrics
+                            .events_consumed
+                            .with_label_values(&[type_name])
+                            .inc();
+                        self.record(partition, changes);
+                        None
+                    }
+                    (Outcome::Duplicate, _) => {
+                        metrics.duplicates_ignored.inc();
+                        None
+                    }
+                    (Outcome::Rejected { reason, detail }, _) => Some((reason, detail)),
+                }
+            }
+        };
+        if let Some((reason, detail)) = rejection {
+            metrics
+                .events_dead_lettered
+                .with_label_values(&[reason.as_str()])
+                .inc();
+            debug!(partition, offset, %reason, %detail, "dead-lettered");
+            let letter = DeadLetter {
+                payload,
+                key,
+                reason: reason.as_str(),
+                detail: &detail,
+                topic: &self.settings.kafka.topic,
+                partition,
+                offset,
+            };
+            let delivery =
+                send_dead_letter(&self.producer, &self.settings.kafka.dlq_topic, &letter)?;
+            self.dead_letters.push(delivery);
+        }
+        let state = self.partitions.get_mut(&partition).expect("taken above");
+        if state.engine.is_holding() && state.next_offset >= state.end_offset {
+            self.catch_up(partition);
+        }
+        Ok(())
+    }
+
+    /// A partition reached its end offset: evaluate everything it holds.
+    fn catch_up(&mut self, partition: i32) {
+        let state = self
+            .partitions
+            .get_mut(&partition)
+            .expect("an assigned partition");
+        state.engine.advance_to(self.clock.now());
+        let changes = state.engine.release();
+        info!(
+            partition,
+            hearings = state.engine.hearing_count(),
+            findings = changes.len(),
+            "partition caught up"
+        );
+        self.record(partition, changes);
+        self.unreconciled.insert(partition);
+    }
+
+    /// Turns changes into rows for the next flush, and counts them.
+    fn record(&mut self, partition: i32, changes: Vec<Change>) {
+        let now = Utc::now();
+        let clock = self.clock.now();
+        for change in changes {
+            if let Finding::Violation(v) = &change.finding {
+                let labels = [v.rule.as_str(), v.region.code(), v.channel.as_str()];
+                let counter = if change.active {
+                    &self.settings.metrics.violations_emitted
+                } else {
+                    &self.settings.metrics.violations_retracted
+                };
+                counter.with_label_values(&labels).inc();
+            }
+            self.version += 1;
+            self.rows.push(FindingRow::new(
+                &change,
+                self.version,
+                now,
+                clock,
+                partition,
+            ));
+        }
+    }
+
+    /// Fires due timers, writes everything pending, then commits offsets.
+    async fn flush(&mut self) -> Result<()> {
+        let now = self.clock.now();
+        self.check_empty_partitions();
+        let mut fired = Vec::new();
+        for (p, state) in &mut self.partitions {
+            if state.caught_up() {
+                let advance = state.engine.advance_to(now);
+                fired.push((*p, advance.changes));
+                for at in advance.fired {
+                    let lag = (now - at).num_milliseconds().max(0) as f64 / 1000.0;
+                    self.settings.metrics.timer_lag.observe(lag);
+                }
+            }
+        }
+        for (p, changes) in fired {
+            self.record(p, changes);
+        }
+        for delivery in self.dead_letters.drain(..) {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => bail!("the dead-letter topic did not take a message: {e}"),
+                Err(_) => bail!("the producer stopped before a dead letter was confirmed"),
+            }
+        }
+        self.reconcile().await?;
+        let wrote = !self.rows.is_empty();
+        self.write_rows().await?;
+        if wrote || self.last_clock_write.elapsed() >= Duration::from_secs(10) {
+            self.write_clock(now).await?;
+        }
+        self.update_gauges(now);
+        self.commit(CommitMode::Async);
+        Ok(())
+    }
+
+    /// Retracts what ClickHouse holds as active for a newly caught-up partition but the
+    /// rebuilt engine does not: verdicts an earlier run wrote and later events changed.
+    async fn reconcile(&mut self) -> Result<()> {
+        let partitions: Vec<i32> = self.unreconciled.drain().collect();
+        for p in partitions {
+            let Some(state) = self.partitions.get(&p) else {
+                continue;
+            };
+            let known: HashSet<String> = state.engine.findings().map(Finding::id).collect();
+            let db = &self.settings.clickhouse.database;
+            let stale: Vec<FindingRow> = warehouse::active_findings(&self.clickhouse, db, p)
+                .await?
+                .into_iter()
+                .filter(|row| !known.contains(&row.finding_id))
+                .collect();
+            if !stale.is_empty() {
+                info!(
+                    partition = p,
+                    retracted = stale.len(),
+                    "retracting findings that no longer hold"
+                );
+            }
+            let now = Utc::now();
+            for mut row in stale {
+                self.version += 1;
+                row.active = 0;
+                row.version = self.version;
+                row.known_at = now.timestamp() as u32;
+                row.clock = self.clock.now().timestamp() as u32;
+                self.rows.push(row);
+            }
+        }
+        Ok(())
+    }
+
+    /// A partition assigned with nothing to read is caught up at once.
+    fn check_empty_partitions(&mut self) {
+        let ready: Vec<i32> = self
+            .partitions
+            .iter()
+            .filter(|(_, s)| s.engine.is_holding() && s.next_offset >= s.end_offset)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in ready {
+            self.catch_up(p);
+        }
+    }
+
+    /// Inserts the pending rows, retrying what may pass later and stopping on what won't.
+    async fn write_rows(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let metrics = &self.settings.metrics;
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let started = Instant::now();
+            match warehouse::insert_findings(&self.clickhouse, &self.rows).await {
+                Ok(()) => {
+                    metrics
+                        .clickhouse_insert_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    metrics.batch_rows.observe(self.rows.len() as f64);
+                    debug!(rows = self.rows.len(), "findings written");
+                    self.rows.clear();
+                    return Ok(());
+                }
+                Err(e) if is_permanent(&e) => {
+                    metrics
+                        .clickhouse_errors
+                        .with_label_values(&["permanent"])
+                        .inc();
+                    bail!("ClickHouse refuses the findings and retrying will not help: {e} (run `hearwatch migrate`? check the user's rights)");
+                }
+                Err(e) => {
+                    metrics
+                        .clickhouse_errors
+                        .with_label_values(&["retryable"])
+                        .inc();
+                    warn!("ClickHouse write failed, retrying in {backoff:?}: {e}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// Records the clock, so a report can say as of when the pipeline's numbers stand.
+    async fn write_clock(&mut self, now: DateTime<Utc>) -> Result<()> {
+        let row = ClockRow {
+            processor: self.name.clone(),
+            known_at: Utc::now().timestamp() as u32,
+            clock: now.timestamp() as u32,
+            lag: self
+                .partitions
+                .values()
+                .map(|s| (s.high_watermark - s.next_offset).max(0) as u64)
+                .sum(),
+            pending_timers: self
+                .partitions
+                .values()
+                .map(|s| s.engine.pending_timers() as u64)
+                .sum(),
+        };
+        match warehouse::insert_clock(&self.clickhouse, &row).await {
+            Ok(()) => self.last_clock_write = Instant::now(),
+            Err(e) => warn!("cannot record the processor clock: {e}"),
+        }
+        Ok(())
+    }
+
+    fn update_gauges(&mut self, now: DateTime<Utc>) {
+        let m = &self.settings.metrics;
+        let hearings: usize = self
+            .partitions
+            .values()
+            .map(|s| s.engine.hearing_count())
+            .sum();
+        let timers: usize = self
+            .partitions
+            .values()
+            .map(|s| s.engine.pending_timers())
+            .sum();
+        let waiting: usize = self
+            .partitions
+            .values()
+            .map(|s| s.engine.waiting_for_calendar())
+            .sum();
+        m.open_hearings.set(hearings as i64);
+        m.pending_timers.set(timers as i64);
+        m.waiting_for_calendar.set(waiting as i64);
+        m.clock_seconds.set(now.timestamp());
+        for (p, s) in &self.partitions {
+            m.consumer_lag
+                .with_label_values(&[&p.to_string()])
+                .set((s.high_watermark - s.next_offset).max(0));
+        }
+    }
+
+    fn refresh_watermarks(&mut self) {
+        let topic = self.settings.kafka.topic.clone();
+        for (p, s) in &mut self.partitions {
+            let result: KafkaResult<(i64, i64)> = tokio::task::block_in_place(|| {
+                self.consumer
+                    .fetch_watermarks(&topic, *p, Duration::from_secs(2))
+            });
+            if let Ok((_, high)) = result {
+                s.high_watermark = high;
+            }
+        }
+    }
+
+    /// Commits the offsets of caught-up partitions: all their work is in ClickHouse.
+    fn commit(&self, mode: CommitMode) {
+        let mut tpl = TopicPartitionList::new();
+        for (p, s) in &self.partitions {
+            if s.caught_up() && s.next_offset > 0 {
+                let _ = tpl.add_partition_offset(
+                    &self.settings.kafka.topic,
+                    *p,
+                    Offset::Offset(s.next_offset),
+                );
+            }
+        }
+        if tpl.count() > 0 {
+            if let Err(e) = self.consumer.commit(&tpl, mode) {
+                warn!(
+                    "offset commit failed (the work is written; the next start reads again): {e}"
+                );
+            }
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        let Some(quiet) = self.settings.exit_when_idle else {
+            return false;
+        };
+        let now = self.clock.now();
+        !self.partitions.is_empty()
+            && self.rows.is_empty()
+            && self.dead_letters.is_empty()
+            && self.last_message.elapsed() >= quiet
+            && self.partitions.values().all(|s| {
+                s.caught_up()
+                    && s.next_offset >= s.high_watermark
+                    && s.engine.next_timer().is_none_or(|t| t > now)
+            })
+    }
+}
+
+/// Whether a ClickHouse error will recur however often the write is retried.
+fn is_permanent(e: &clickhouse::error::Error) -> bool {
+    use clickhouse::error::Error;
+    match e {
+        Error::BadResponse(text) => PERMANENT_CODES
+            .iter()
+            .any(|code| text.contains(&format!("Code: {code}."))),
+        Error::Network(_) | Error::TimedOut => false,
+        _ => true,
+    }
+}
+
+/// ClickHouse error codes that retrying cannot fix: unknown table, database or column,
+/// authentication and access errors, a read-only user, a type mismatch.
+const PERMANENT_CODES: [u32; 11] = [16, 47, 53, 60, 81, 164, 192, 193, 194, 497, 516];
+
+/// A version seed larger than any earlier run's: microseconds since the epoch.
+fn version_seed() -> u64 {
+    Utc::now().timestamp_micros().max(0) as u64 * 1000
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "hearwatch".into())
+}

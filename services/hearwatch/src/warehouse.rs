@@ -1,0 +1,455 @@
+//! ClickHouse: the schema, the rows hearwatch writes and the queries it reads back.
+//!
+//! Tables come from `schemas/clickhouse/*.sql`; the views and the rollup queries are
+//! generated here from the report's column declarations, so what analysts query and what
+//! `hearwatch report` prints are one definition. All SQL runs on ClickHouse 18.16 and on
+//! current releases: plain types, `argMax` instead of `FINAL`, values bound client-side.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use clickhouse::{Client, Row};
+use hearwatch_engine::region::{Channel, Document, Form, Region};
+use hearwatch_engine::rollup::{Count, Rollup, TableSpec, TABLES};
+use hearwatch_engine::verdict::{Change, Finding};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ClickHouseConfig;
+
+/// The table files, applied in order by `migrate`.
+const TABLE_FILES: &[(&str, &str)] = &[(
+    "001_tables.sql",
+    include_str!("../../../schemas/clickhouse/001_tables.sql"),
+)];
+
+/// A client for the configured server and database.
+pub fn client(config: &ClickHouseConfig) -> Client {
+    Client::default()
+        .with_url(&config.url)
+        .with_user(&config.user)
+        .with_password(&config.password)
+        .with_database(&config.database)
+        .with_validation(false)
+}
+
+/// Every statement `migrate` runs, in order.
+pub fn migration(db: &str) -> Vec<String> {
+    let mut statements: Vec<String> = TABLE_FILES
+        .iter()
+        .flat_map(|(_, sql)| split_statements(sql))
+        .map(|s| s.replace("{db}", db))
+        .collect();
+    statements.push(format!("DROP TABLE IF EXISTS {db}.regions"));
+    statements.push(format!(
+        "CREATE TABLE {db}.regions (region String, row UInt8, name String, zone String) ENGINE = TinyLog"
+    ));
+    let values: Vec<_> = Region::all()
+        .map(|r| {
+            format!(
+                "('{}', {}, '{}', '{}')",
+                r.code(),
+                r.row(),
+                r.name(),
+                r.zone().name()
+            )
+        })
+        .collect();
+    statements.push(format!(
+        "INSERT INTO {db}.regions VALUES {}",
+        values.join(", ")
+    ));
+    for (name, body) in views(db) {
+        statements.push(format!("DROP TABLE IF EXISTS {db}.{name}"));
+        statements.push(format!("CREATE VIEW {db}.{name} AS {body}"));
+    }
+    statements
+}
+
+/// Splits a file into statements at `;` ending a line, dropping comment-only lines.
+fn split_statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in sql.lines() {
+        let code = line.split("--").next().unwrap_or("").trim_end();
+        if code.trim().is_empty() {
+            continue;
+        }
+        current.push_str(code);
+        current.push('\n');
+        if code.ends_with(';') {
+            out.push(current.trim().trim_end_matches(';').to_string());
+            current.clear();
+        }
+    }
+    out
+}
+
+/// The columns of `findings_log` that identify a finding and never change for it.
+const IDENTITY: &str = "finding_id, hearing_id, kind, region, form, rule, document, channel";
+/// The columns that can change; readers take each from the row with the highest version.
+const STATE: [&str; 15] = [
+    "month",
+    "active",
+    "version",
+    "known_at",
+    "clock",
+    "deadline_on",
+    "deadline_at",
+    "hearing_on",
+    "published_at",
+    "published_on",
+    "declared_on",
+    "section",
+    "url",
+    "event_id",
+    "source_partition",
+];
+
+/// The current state of every finding (one row each, retracted ones included), optionally
+/// as known at an instant, with the columns of `findings_log` in its order.
+pub fn current_findings_sql(db: &str, known_at: Option<DateTime<Utc>>) -> String {
+    let filter = known_at
+        .map(|k| format!("WHERE known_at <= toDateTime({})", k.timestamp()))
+        .unwrap_or_default();
+    let state: Vec<String> = STATE
+        .iter()
+        .map(|c| match *c {
+            "version" => "max(version) AS version".to_string(),
+            c => format!("argMax({c}, version) AS {c}"),
+        })
+        .collect();
+    format!(
+        "SELECT {IDENTITY}, {} FROM {db}.findings_log {filter} GROUP BY {IDENTITY}",
+        state.join(", ")
+    )
+}
+
+/// The SQL condition under which a finding counts in a column.
+fn condition(count: Count) -> String {
+    match count {
+        Count::Placements { document, channel } => {
+            format!("kind = 'placement' AND document = '{document}' AND channel = '{channel}'")
+        }
+        Count::Violations {
+            rule,
+            channel: None,
+        } => format!("kind = 'violation' AND rule = '{rule}'"),
+        Count::Violations {
+            rule,
+            channel: Some(c),
+        } => {
+            format!("kind = 'violation' AND rule = '{rule}' AND channel = '{c}'")
+        }
+    }
+}
+
+/// A table's monthly rollup as SQL: one row per month and region with findings.
+fn rollup_view(db: &str, spec: &TableSpec) -> String {
+    let mut sql = String::from("SELECT month, region");
+    let mut total = Vec::new();
+    for column in spec.columns {
+        let count = format!("countIf({})", condition(column.count));
+        let _ = write!(sql, ", {count} AS {}", column.name);
+        if column.is_violation() {
+            total.push(count);
+        }
+    }
+    let _ = write!(
+        sql,
+        ", {} AS total FROM {db}.findings_current WHERE active = 1 AND form = '{}' GROUP BY month, region",
+        total.join(" + "),
+        spec.form
+    );
+    sql
+}
+
+/// The analysts' views: name and body.
+fn views(db: &str) -> Vec<(String, String)> {
+    let mut views = vec![
+        (
+            "findings_current".to_string(),
+            current_findings_sql(db, None),
+        ),
+        (
+            "violations".to_string(),
+            format!("SELECT * FROM {db}.findings_current WHERE active = 1 AND kind = 'violation'"),
+        ),
+        (
+            "placements".to_string(),
+            format!("SELECT * FROM {db}.findings_current WHERE active = 1 AND kind = 'placement'"),
+        ),
+    ];
+    for spec in TABLES {
+        views.push((format!("{}_monthly", spec.name), rollup_view(db, spec)));
+    }
+    views
+}
+
+/// Runs the migration.
+pub async fn migrate(client: &Client, db: &str) -> Result<usize> {
+    let statements = migration(db);
+    for statement in &statements {
+        client
+            .query(statement)
+            .execute()
+            .await
+            .with_context(|| format!("ClickHouse rejected: {}", first_line(statement)))?;
+    }
+    Ok(statements.len())
+}
+
+fn first_line(sql: &str) -> &str {
+    sql.lines().next().unwrap_or(sql)
+}
+
+/// One row of `findings_log`, in the table's column order.
+#[derive(Debug, Clone, Row, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub finding_id: String,
+    pub hearing_id: String,
+    pub kind: String,
+    pub region: String,
+    pub form: String,
+    pub rule: String,
+    pub document: String,
+    pub channel: String,
+    pub month: u16,
+    pub active: u8,
+    pub version: u64,
+    pub known_at: u32,
+    pub clock: u32,
+    pub deadline_on: u16,
+    pub deadline_at: u32,
+    pub hearing_on: u16,
+    pub published_at: u32,
+    pub published_on: u16,
+    pub declared_on: u16,
+    pub section: String,
+    pub url: String,
+    pub event_id: String,
+    pub source_partition: i32,
+}
+
+/// Days since 1970-01-01, ClickHouse's `Date`; 0 for none.
+fn day_number(date: Option<NaiveDate>) -> u16 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    date.map_or(0, |d| {
+        (d - epoch).num_days().clamp(0, u16::MAX as i64) as u16
+    })
+}
+
+/// Seconds since the epoch, ClickHouse's `DateTime`; 0 for none.
+fn seconds(at: Option<DateTime<Utc>>) -> u32 {
+    at.map_or(0, |t| t.timestamp().clamp(0, u32::MAX as i64) as u32)
+}
+
+impl FindingRow {
+    /// The row for a change, stamped with its version and times.
+    pub fn new(
+        change: &Change,
+        version: u64,
+        known_at: DateTime<Utc>,
+        clock: DateTime<Utc>,
+        partition: i32,
+    ) -> FindingRow {
+        let finding = &change.finding;
+        let mut row = FindingRow {
+            finding_id: finding.id(),
+            hearing_id: finding.hearing_id().to_string(),
+            kind: String::new(),
+            region: String::new(),
+            form: String::new(),
+            rule: String::new(),
+            document: String::new(),
+            channel: String::new(),
+            month: 0,
+            active: change.active as u8,
+            version,
+            known_at: seconds(Some(known_at)),
+            clock: seconds(Some(clock)),
+            deadline_on: 0,
+            deadline_at: 0,
+            hearing_on: 0,
+            published_at: 0,
+            published_on: 0,
+            declared_on: 0,
+            section: String::new(),
+            url: String::new(),
+            event_id: String::new(),
+            source_partition: partition,
+        };
+        let published = match finding {
+            Finding::Violation(v) => {
+                row.kind = "violation".into();
+                row.rule = v.rule.as_str().into();
+                row.identify(v.region, v.form, v.document, v.channel);
+                row.month = day_number(Some(v.month));
+                row.deadline_on = day_number(v.deadline_on);
+                row.deadline_at = seconds(v.deadline_at);
+                row.hearing_on = day_number(v.hearing_on);
+                v.published.as_ref()
+            }
+            Finding::Placement(p) => {
+                row.kind = "placement".into();
+                row.identify(p.region, p.form, p.document, p.channel);
+                row.month = day_number(Some(p.month));
+                Some(&p.published)
+            }
+        };
+        if let Some(p) = published {
+            row.published_at = seconds(Some(p.published_at));
+            row.published_on = day_number(Some(p.published_on));
+            row.declared_on = day_number(p.declared_on);
+            row.section = p.section.to_string();
+            row.url = p.url.as_deref().unwrap_or_default().to_string();
+            row.event_id = p.event_id.to_string();
+        }
+        row
+    }
+}
+
+impl FindingRow {
+    fn identify(&mut self, region: Region, form: Form, document: Document, channel: Channel) {
+        self.region = region.code().into();
+        self.form = form.as_str().into();
+        self.document = document.as_str().into();
+        self.channel = channel.as_str().into();
+    }
+}
+
+/// The findings active in ClickHouse for hearings of one input partition.
+pub async fn active_findings(client: &Client, db: &str, partition: i32) -> Result<Vec<FindingRow>> {
+    let sql = format!(
+        "SELECT * FROM ({}) WHERE active = 1 AND source_partition = {partition}",
+        current_findings_sql(db, None)
+    );
+    client
+        .query(&sql)
+        .fetch_all::<FindingRow>()
+        .await
+        .with_context(|| format!("reading the active findings of partition {partition}"))
+}
+
+/// Writes rows in one insert; ClickHouse has them once this returns.
+pub async fn insert_findings(
+    client: &Client,
+    rows: &[FindingRow],
+) -> clickhouse::error::Result<()> {
+    let mut insert = client.insert::<FindingRow>("findings_log").await?;
+    for row in rows {
+        insert.write(row).await?;
+    }
+    insert.end().await
+}
+
+/// One row of `processor_clock`.
+#[derive(Debug, Row, Serialize)]
+pub struct ClockRow {
+    pub processor: String,
+    pub known_at: u32,
+    pub clock: u32,
+    pub lag: u64,
+    pub pending_timers: u64,
+}
+
+/// Records the processor's clock.
+pub async fn insert_clock(client: &Client, row: &ClockRow) -> clickhouse::error::Result<()> {
+    let mut insert = client.insert::<ClockRow>("processor_clock").await?;
+    insert.write(row).await?;
+    insert.end().await
+}
+
+/// Counts of active findings of a month by what the columns look at.
+#[derive(Debug, Row, Deserialize)]
+struct CountRow {
+    region: String,
+    form: String,
+    kind: String,
+    rule: String,
+    document: String,
+    channel: String,
+    n: u64,
+}
+
+/// The month's two tables from ClickHouse, as currently known or as known at an instant.
+pub async fn rollup(
+    client: &Client,
+    db: &str,
+    month: NaiveDate,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<Rollup> {
+    let sql = format!(
+        "SELECT region, form, kind, rule, document, channel, toUInt64(count()) AS n FROM ({}) \
+         WHERE active = 1 AND month = toDate('{month}') \
+         GROUP BY region, form, kind, rule, document, channel",
+        current_findings_sql(db, known_at)
+    );
+    let rows = client
+        .query(&sql)
+        .fetch_all::<CountRow>()
+        .await
+        .context("reading the rollup from ClickHouse")?;
+    let mut rollup = Rollup::empty(month);
+    for row in rows {
+        let (Ok(region), Ok(form)) = (row.region.parse::<Region>(), row.form.parse::<Form>())
+        else {
+            anyhow::bail!("ClickHouse holds a finding of unknown region or form: {row:?}");
+        };
+        let table = match form {
+            Form::OpenMeeting => &mut rollup.open_meetings,
+            Form::PublicDiscussion => &mut rollup.public_discussions,
+        };
+        let columns: Vec<_> = table
+            .spec
+            .columns
+            .iter()
+            .filter(|c| counts(c.count, &row))
+            .map(|c| c.name)
+            .collect();
+        for column in columns {
+            table.add(region, column, row.n);
+        }
+    }
+    Ok(rollup)
+}
+
+/// Whether a count row belongs in a column; the Rust twin of [`condition`].
+fn counts(count: Count, row: &CountRow) -> bool {
+    match count {
+        Count::Placements { document, channel } => {
+            row.kind == "placement"
+                && row.document == document.as_str()
+                && row.channel == channel.as_str()
+        }
+        Count::Violations { rule, channel } => {
+            row.kind == "violation"
+                && row.rule == rule.as_str()
+                && channel.is_none_or(|c| row.channel == c.as_str())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_file_splits_into_its_statements() {
+        let statements = split_statements(TABLE_FILES[0].1);
+        assert_eq!(statements.len(), 3);
+        assert!(statements[1].starts_with("CREATE TABLE IF NOT EXISTS {db}.findings_log"));
+        assert!(statements
+            .iter()
+            .all(|s| !s.contains("--") && !s.ends_with(';')));
+    }
+
+    #[test]
+    fn dates_and_instants_use_clickhouse_numbers() {
+        assert_eq!(day_number(NaiveDate::from_ymd_opt(1970, 1, 2)), 1);
+        assert_eq!(day_number(None), 0);
+        // 2025-05-01 is 20209 days after 1970-01-01: 55 years of 365 days plus 14 leap days
+        // (1972..=2024) is 20089, plus 120 days of January to April 2025.
+        assert_eq!(day_number(NaiveDate::from_ymd_opt(2025, 5, 1)), 20209);
+    }
+}
