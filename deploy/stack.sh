@@ -68,8 +68,9 @@ spawn() {
     shift 2
     # The inner shell writes its own pid and then becomes the program, so
     # the pid file holds the program's pid even if setsid had to fork.
+    # fd 9 is the lock of this script: the program must not inherit it.
     nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
-        >>"$outfile" 2>&1 </dev/null &
+        >>"$outfile" 2>&1 </dev/null 9>&- &
     local i
     for i in $(seq 50); do
         [[ -s $pidfile ]] && return 0

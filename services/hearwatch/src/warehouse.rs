@@ -31,6 +31,7 @@ pub fn client(config: &ClickHouseConfig) -> Client {
         .with_password(&config.password)
         .with_database(&config.database)
         .with_validation(false)
+        .with_compression(clickhouse::Compression::None)
 }
 
 /// Every statement `migrate` runs, in order.
@@ -109,19 +110,23 @@ const STATE: [&str; 15] = [
 /// The current state of every finding (one row each, retracted ones included), optionally
 /// as known at an instant, with the columns of `findings_log` in its order.
 pub fn current_findings_sql(db: &str, known_at: Option<DateTime<Utc>>) -> String {
+    // The inner query renames the changing columns, so that the outer aliases, which take
+    // the columns' own names, never shadow what the aggregates read.
     let filter = known_at
-        .map(|k| format!("WHERE known_at <= toDateTime({})", k.timestamp()))
+        .map(|k| format!(" WHERE known_at <= toDateTime({})", k.timestamp()))
         .unwrap_or_default();
-    let state: Vec<String> = STATE
+    let renamed: Vec<String> = STATE.iter().map(|c| format!("{c} AS _{c}")).collect();
+    let latest: Vec<String> = STATE
         .iter()
         .map(|c| match *c {
-            "version" => "max(version) AS version".to_string(),
-            c => format!("argMax({c}, version) AS {c}"),
+            "version" => "max(_version) AS version".to_string(),
+            c => format!("argMax(_{c}, _version) AS {c}"),
         })
         .collect();
     format!(
-        "SELECT {IDENTITY}, {} FROM {db}.findings_log {filter} GROUP BY {IDENTITY}",
-        state.join(", ")
+        "SELECT {IDENTITY}, {} FROM (SELECT {IDENTITY}, {} FROM {db}.findings_log{filter}) GROUP BY {IDENTITY}",
+        latest.join(", "),
+        renamed.join(", ")
     )
 }
 
@@ -390,6 +395,7 @@ pub async fn rollup(
         .fetch_all::<CountRow>()
         .await
         .context("reading the rollup from ClickHouse")?;
+    tracing::debug!(rows = rows.len(), %sql, "rollup counts read");
     let mut rollup = Rollup::empty(month);
     for row in rows {
         let (Ok(region), Ok(form)) = (row.region.parse::<Region>(), row.form.parse::<Form>())
