@@ -1,0 +1,57 @@
+# hearwatch: the two commands a new operator needs are `make demo` and `make test`.
+# Everything runs on this machine's loopback; `make down` stops the local stack.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+PYTHON ?= python3
+BIN := target/release/hearwatch
+
+.PHONY: demo test build install stack down purge lint fmt unit e2e stack-tests help
+
+help:
+	@echo "make demo    install what is missing, start the stack, run the may-2025 scenario, print the report"
+	@echo "make test    every test: unit, replay, stack checks and end-to-end through Kafka and ClickHouse"
+	@echo "make down    stop the local stack and the demo processor (data kept; 'make purge' removes it)"
+	@echo "make lint    rustfmt check and clippy with warnings as errors"
+
+## Installs system packages, Kafka jars and the Python test dependencies, if missing.
+install:
+	bash deploy/stack.sh install
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+build:
+	$(CARGO) build --release --locked
+
+stack: install
+	bash deploy/stack.sh up
+
+demo: stack build
+	bash deploy/demo.sh
+
+## Unit and integration tests of the Rust crates, in the release profile the binary uses.
+unit:
+	$(CARGO) test --release --locked --workspace
+
+stack-tests:
+	bash tests/stack/test_compose.sh
+	bash tests/stack/test_prometheus_rules.sh
+
+e2e: build
+	$(PYTHON) -m pytest -q tests/e2e
+
+test: stack build unit stack-tests e2e
+
+down:
+	bash deploy/demo.sh stop
+	bash deploy/stack.sh down
+
+purge:
+	bash deploy/demo.sh stop
+	bash deploy/stack.sh down --purge
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
