@@ -69,10 +69,11 @@ spawn() {
     # The inner shell writes its own pid and then becomes the program, so
     # the pid file holds the program's pid even if setsid had to fork.
     # fd 9 is the lock of this script: the program must not inherit it.
+    # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
     nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
         >>"$outfile" 2>&1 </dev/null 9>&- &
-    local i
-    for i in $(seq 50); do
+    local _
+    for _ in $(seq 50); do
         [[ -s $pidfile ]] && return 0
         sleep 0.1
     done
@@ -82,7 +83,7 @@ spawn() {
 # Sends SIGTERM to the process in pid file $2, waits up to $3 seconds, then
 # SIGKILL. $1 is the name used in messages.
 stop_process() {
-    local name=$1 pidfile=$2 grace=$3 pid i
+    local name=$1 pidfile=$2 grace=$3 pid _
     if ! pid=$(live_pid "$pidfile"); then
         log "$name: not running"
         rm -f "$pidfile"
@@ -90,7 +91,7 @@ stop_process() {
     fi
     log "$name: stopping pid $pid (SIGTERM, up to ${grace}s)"
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq $((grace * 10))); do
+    for _ in $(seq $((grace * 10))); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -103,14 +104,51 @@ stop_process() {
     log "$name: stopped"
 }
 
-# Fails if port $2 is taken by something that is not our $1.
-check_port_free() {
-    local name=$1 port=$2
-    if port_open "$port"; then
-        die "$name: port 127.0.0.1:$port is already in use by another process" \
-            "(not ours: no live pid file under .stack/). Stop it, e.g. find it with" \
-            "'ss -ltnp | grep :$port', then run 'deploy/stack.sh up' again."
+# Pids of a system (package-started) $1 process: same command name, not
+# started by a stack of any checkout.
+system_service_pids() {
+    local want=$1 dir comm
+    for dir in /proc/[0-9]*; do
+        comm=$(cat "$dir/comm" 2>/dev/null) || continue
+        [[ $comm == "${want:0:15}" ]] || continue
+        tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -qF "/.stack/" && continue
+        printf '%s\n' "${dir#/proc/}"
+    done
+}
+
+# Stops and disables the system service $1. Without systemd it signals the
+# service's own pids: Debian's init script for clickhouse-server would stop
+# every clickhouse-server process, a stack's included.
+stop_system_service() {
+    local service=$1 pid
+    warn "a system $service service holds one of our ports: stopping and disabling it"
+    if [[ -d /run/systemd/system ]]; then
+        systemctl stop "$service" || true
+        systemctl disable "$service" || true
+    else
+        for pid in $(system_service_pids "$service"); do
+            kill -TERM "$pid" 2>/dev/null || true
+        done
+        update-rc.d "$service" disable >/dev/null 2>&1 || true
+        for _ in $(seq 100); do
+            [[ -z $(system_service_pids "$service") ]] && break
+            sleep 0.1
+        done
     fi
+}
+
+# Fails if port $2 is taken by something that is not our $1. A system
+# service of the same program (the Debian package's own) is stopped instead.
+check_port_free() {
+    local name=$1 port=$2 service=${3:-}
+    port_open "$port" || return 0
+    if [[ -n $service && -n $(system_service_pids "$service") ]]; then
+        stop_system_service "$service"
+        port_open "$port" || return 0
+    fi
+    die "$name: port 127.0.0.1:$port is already in use by another process" \
+        "(not ours: no live pid file under .stack/). Stop it, e.g. find it with" \
+        "'ss -ltnp | grep :$port', then run 'deploy/stack.sh up' again."
 }
 
 # Waits until command "$@" succeeds, at most $START_TIMEOUT seconds, while
@@ -220,26 +258,28 @@ install_apt() {
 }
 
 # A system clickhouse-server or prometheus (from the packages' own init
-# scripts) does not use our ports, so it can stay; say so, and stop it only
-# if it holds one of our ports.
+# scripts) does not use our ports, so it can stay: say so. `up` stops it only
+# if it holds one of our ports (check_port_free).
 check_system_services() {
-    local dir comm
-    for dir in /proc/[0-9]*; do
-        comm=$(cat "$dir/comm" 2>/dev/null) || continue
-        case $comm in
-        clickhouse-serv* | prometheus) ;;
-        *) continue ;;
-        esac
-        if tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -qF "$STACK"; then
-            continue
-        fi
-        log "note: a system $comm (pid ${dir#/proc/}) is running on its own ports;" \
-            "ours is separate and does not use it"
+    local service pid
+    for service in clickhouse-server prometheus; do
+        for pid in $(system_service_pids "$service"); do
+            log "note: a system $service (pid $pid) is running on its own ports;" \
+                "ours is separate and does not use it"
+        done
     done
+}
+
+java_major() {
+    java -XshowSettings:properties -version 2>&1 |
+        awk -F' = ' '/java.specification.version/ { split($2, v, "."); print v[1] }'
 }
 
 install_kafka() {
     command -v java >/dev/null || die "kafka: java not found; install Java 17 ('apt-get install openjdk-17-jre-headless')"
+    local major
+    major=$(java_major)
+    ((${major:-0} >= 17)) || die "kafka: Kafka 4 needs Java 17 or later, found '${major:-unknown}'; install openjdk-17-jre-headless"
     if kafka_libs_current; then
         log "kafka: jars present ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) in .stack/kafka/libs)"
         return 0
@@ -248,8 +288,12 @@ install_kafka() {
     log "kafka: fetching jars with Maven from deploy/kafka/pom.xml into .stack/kafka/libs"
     rm -rf "$KAFKA_LIBS"
     mkdir -p "$KAFKA_LIBS"
-    if ! mvn -q -B -Dstyle.color=never -f "$DEPLOY/kafka/pom.xml" dependency:copy-dependencies \
-        -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime; then
+    local out
+    # Maven's output is shown only when it fails (quiet mode still prints
+    # terminal escape codes).
+    if ! out=$(mvn -q -B -Dstyle.color=never -f "$DEPLOY/kafka/pom.xml" \
+        dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime 2>&1); then
+        printf '%s\n' "$out" >&2
         rm -rf "$KAFKA_LIBS"
         die "kafka: Maven could not fetch the jars (see its output above). Check that Maven Central" \
             "is reachable (mirrors and proxies go in ~/.m2/settings.xml), then run 'deploy/stack.sh install' again"
@@ -414,13 +458,14 @@ clickhouse_render() {
 
 clickhouse_start() {
     local pidfile="$CH_DIR/clickhouse.pid" pid
+    # Rendered even when running: ClickHouse rereads users.xml by itself.
+    clickhouse_render
     if pid=$(live_pid "$pidfile"); then
         log "clickhouse: already running (pid $pid)"
         return 0
     fi
-    check_port_free clickhouse "$CH_HTTP_PORT"
-    check_port_free clickhouse "$CH_TCP_PORT"
-    clickhouse_render
+    check_port_free clickhouse "$CH_HTTP_PORT" clickhouse-server
+    check_port_free clickhouse "$CH_TCP_PORT" clickhouse-server
     log "clickhouse: starting on 127.0.0.1:$CH_HTTP_PORT (HTTP), $CH_TCP_PORT (native), log .stack/clickhouse/log/"
     spawn "$pidfile" "$CH_DIR/log/stdout.log" \
         "$(clickhouse_bin)" --config-file="$CH_DIR/config.xml"
@@ -453,7 +498,7 @@ prometheus_start() {
         return 0
     fi
     command -v prometheus >/dev/null || die "prometheus: not found; run 'deploy/stack.sh install'"
-    check_port_free prometheus "$PROM_PORT"
+    check_port_free prometheus "$PROM_PORT" prometheus
     mkdir -p "$PROM_DIR/data"
     log "prometheus: starting on 127.0.0.1:$PROM_PORT, log .stack/prometheus/prometheus.log"
     spawn "$pidfile" "$PROM_DIR/prometheus.log" \
@@ -507,6 +552,10 @@ cmd_up() {
 }
 
 cmd_down() {
+    case ${1:-} in
+    "" | --purge) ;;
+    *) die "down: unknown option '$1' (only --purge)" ;;
+    esac
     take_lock
     prometheus_stop
     clickhouse_stop
@@ -517,35 +566,29 @@ cmd_down() {
     fi
 }
 
+# Prints one status line; true when the component runs and answers.
 status_line() {
     local name=$1 pidfile=$2 ports=$3 port=$4 pid
-    if pid=$(live_pid "$pidfile"); then
-        if port_open "$port"; then
-            printf '%-11s running   pid %-8s %s\n' "$name" "$pid" "$ports"
-        else
-            printf '%-11s starting  pid %-8s %s (not answering yet)\n' "$name" "$pid" "$ports"
-        fi
-    else
+    if ! pid=$(live_pid "$pidfile"); then
         printf '%-11s stopped   %-12s %s\n' "$name" "-" "$ports"
+        return 1
     fi
+    if ! port_open "$port"; then
+        printf '%-11s starting  pid %-8s %s (not answering yet)\n' "$name" "$pid" "$ports"
+        return 1
+    fi
+    printf '%-11s running   pid %-8s %s\n' "$name" "$pid" "$ports"
 }
 
+# Exit code 3 unless all three run (like an init script's status).
 cmd_status() {
+    local ok=0
     status_line kafka "$KAFKA_DIR/kafka.pid" \
-        "127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT)" "$KAFKA_PORT"
+        "127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT)" "$KAFKA_PORT" || ok=3
     status_line clickhouse "$CH_DIR/clickhouse.pid" \
-        "127.0.0.1:$CH_HTTP_PORT (http), 127.0.0.1:$CH_TCP_PORT (native)" "$CH_HTTP_PORT"
-    status_line prometheus "$PROM_DIR/prometheus.pid" "127.0.0.1:$PROM_PORT" "$PROM_PORT"
-    local pid
-    for name in kafka clickhouse prometheus; do
-        local pidfile
-        case $name in
-        kafka) pidfile=$KAFKA_DIR/kafka.pid ;;
-        clickhouse) pidfile=$CH_DIR/clickhouse.pid ;;
-        prometheus) pidfile=$PROM_DIR/prometheus.pid ;;
-        esac
-        pid=$(live_pid "$pidfile") || return 3
-    done
+        "127.0.0.1:$CH_HTTP_PORT (http), 127.0.0.1:$CH_TCP_PORT (native)" "$CH_HTTP_PORT" || ok=3
+    status_line prometheus "$PROM_DIR/prometheus.pid" "127.0.0.1:$PROM_PORT" "$PROM_PORT" || ok=3
+    return "$ok"
 }
 
 require_installed() {
