@@ -124,43 +124,198 @@ impl Mix {
 /// A scenario that cannot be generated.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("unknown scenario {0:?} (known: may-2025)")]
+    #[error("unknown scenario {0:?} (known: may-2025, national)")]
     Unknown(String),
+    #[error(
+        "the may-2025 scenario is fixed by the seed report; --hearings applies to national only"
+    )]
+    FixedSize,
     #[error("the calendar has no data for {0}: the scenario needs it")]
     Calendar(NaiveDate),
 }
 
 /// The names of the scenarios [`generate`] knows.
-pub const SCENARIOS: &[&str] = &["may-2025"];
+pub const SCENARIOS: &[&str] = &["may-2025", "national"];
 
-/// The events of a named scenario, one JSON object each, in the order they occurred.
-pub fn generate(name: &str, calendar: &Calendar, seed: u64) -> Result<Vec<Value>, ScenarioError> {
-    match name {
-        "may-2025" => may_2025(calendar, seed),
-        other => Err(ScenarioError::Unknown(other.to_string())),
+/// Hearings of the `national` scenario when none are asked for: about a year's worth.
+pub const NATIONAL_DEFAULT_HEARINGS: u32 = 10_000;
+
+/// The events of a named scenario as NDJSON lines, in the order they occurred.
+/// `hearings` sizes the `national` scenario.
+pub fn generate(
+    name: &str,
+    calendar: &Calendar,
+    seed: u64,
+    hearings: Option<u32>,
+) -> Result<Vec<String>, ScenarioError> {
+    match (name, hearings) {
+        ("may-2025", None) => may_2025(calendar, seed),
+        ("may-2025", Some(_)) => Err(ScenarioError::FixedSize),
+        ("national", n) => national(calendar, seed, n.unwrap_or(NATIONAL_DEFAULT_HEARINGS)),
+        (other, _) => Err(ScenarioError::Unknown(other.to_string())),
     }
 }
 
 /// The May 2025 month of the seed report.
-pub fn may_2025(calendar: &Calendar, seed: u64) -> Result<Vec<Value>, ScenarioError> {
+pub fn may_2025(calendar: &Calendar, seed: u64) -> Result<Vec<String>, ScenarioError> {
     let month = NaiveDate::from_ymd_opt(2025, 5, 1).expect("a date");
     let horizon = NaiveDate::from_ymd_opt(2025, 6, 30).expect("a date");
-    let mut writer = Writer {
-        calendar,
-        rng: SplitMix64(seed),
-        events: Vec::new(),
-        horizon,
-        serial: 0,
-    };
+    let mut writer = Writer::new(calendar, seed, horizon);
     for (i, region) in Region::all().enumerate() {
         let open = Mix::open_meeting(MAY_2025_OPEN_MEETINGS[i]);
         let discussions = Mix::public_discussion(MAY_2025_PUBLIC_DISCUSSIONS[i]);
         writer.month(region, Form::OpenMeeting, &open, month)?;
         writer.month(region, Form::PublicDiscussion, &discussions, month)?;
     }
-    let mut events = writer.events;
-    events.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    Ok(events.into_iter().map(|(_, _, e)| e).collect())
+    Ok(writer.finish())
+}
+
+/// A year (2025) of hearings across the country, for load, fault and benchmark runs.
+///
+/// Each hearing is a random region and form with a receipt on a working day; most
+/// documents appear on time on both channels, and a few are late, missing, undated,
+/// backdated, filed in the wrong section or without a recording; some hearings are
+/// rescheduled, cancelled or held a day late, and 1% of events arrive twice. About 5.3
+/// events per hearing: 190,000 hearings make a million events.
+pub fn national(
+    calendar: &Calendar,
+    seed: u64,
+    hearings: u32,
+) -> Result<Vec<String>, ScenarioError> {
+    let day = |m, d| NaiveDate::from_ymd_opt(2025, m, d).expect("a date");
+    let mut writer = Writer::new(calendar, seed, day(12, 31));
+    writer.duplicate_percent = 1;
+    let mut receipts = Vec::new();
+    for d in day(1, 6).iter_days().take_while(|d| *d <= day(11, 28)) {
+        if calendar
+            .is_working_day(d)
+            .ok_or(ScenarioError::Calendar(d))?
+        {
+            receipts.push(d);
+        }
+    }
+    let regions: Vec<Region> = Region::all().collect();
+    for _ in 0..hearings {
+        let region = regions[writer.rng.below(regions.len() as u64) as usize];
+        let form = if writer.rng.below(2) == 0 {
+            Form::OpenMeeting
+        } else {
+            Form::PublicDiscussion
+        };
+        let receipt = receipts[writer.rng.below(receipts.len() as u64) as usize];
+        writer.national_hearing(region, form, receipt)?;
+    }
+    Ok(writer.finish())
+}
+
+impl Writer<'_> {
+    fn chance(&mut self, percent: u64) -> bool {
+        self.rng.below(100) < percent
+    }
+
+    /// On time, late or missing, with these percentages of late and missing.
+    fn fate(&mut self, late: u64, missing: u64) -> Fate {
+        match self.rng.below(100) {
+            r if r < missing => Fate::Missing,
+            r if r < missing + late => Fate::Late,
+            _ => Fate::OnTime,
+        }
+    }
+
+    fn flaws(&mut self, document: Document, form: Form) -> Flaws {
+        Flaws {
+            undated: self.chance(2),
+            backdated: self.chance(1),
+            wrong_section: self.chance(1),
+            no_recording: document == Document::Protocol
+                && form == Form::OpenMeeting
+                && self.chance(2),
+        }
+    }
+
+    /// Publishes a document on both channels: on time by `last`, late after it, or not.
+    fn publish_by(&mut self, h: &HearingRef, document: Document, from: NaiveDate, last: NaiveDate) {
+        for channel in Channel::ALL {
+            let day = match self.fate(4, 3) {
+                Fate::Missing => continue,
+                Fate::OnTime => from.max(last - Duration::days(self.rng.below(2) as i64)),
+                Fate::Late => last + Duration::days(1 + self.rng.below(5) as i64),
+            };
+            if day > self.horizon {
+                continue;
+            }
+            let when = at(day, 9 + self.rng.below(9) as u32, self.rng.below(60) as u32);
+            let flaws = self.flaws(document, h.form);
+            self.publish(h, document, *channel, when, flaws);
+        }
+    }
+
+    fn national_hearing(
+        &mut self,
+        region: Region,
+        form: Form,
+        receipt: NaiveDate,
+    ) -> Result<(), ScenarioError> {
+        let h = self.hearing(region, form);
+        let notice = if self.chance(2) {
+            20
+        } else {
+            32 + self.rng.below(30) as i64
+        };
+        let mut hearing_on = receipt + Duration::days(notice);
+        let received = at(
+            receipt,
+            9 + self.rng.below(8) as u32,
+            self.rng.below(60) as u32,
+        );
+        self.application(&h, received, hearing_on);
+        let last = self.nth(receipt, 1)?;
+        self.publish_by(&h, Document::Announcement, receipt, last);
+        if self.chance(5) {
+            hearing_on += Duration::days(7 + self.rng.below(14) as i64);
+            self.rescheduled(&h, at(receipt + Duration::days(7), 12, 0), hearing_on);
+        }
+        if self.chance(2) {
+            self.push(
+                &h,
+                "hearing_cancelled",
+                at(receipt + Duration::days(10), 12, 0),
+                "ecoportal",
+                Map::new(),
+            );
+            return Ok(());
+        }
+        let base = if form == Form::OpenMeeting {
+            let held_on = hearing_on + Duration::days(self.chance(5) as i64);
+            if held_on > self.horizon {
+                return Ok(());
+            }
+            self.held(&h, held_on);
+            held_on
+        } else {
+            hearing_on
+        };
+        let last = self.nth(base, 4)?;
+        let first = self.nth(base, 1)?;
+        self.publish_by(&h, Document::Protocol, first, last);
+        Ok(())
+    }
+
+    fn rescheduled(&mut self, h: &HearingRef, when: NaiveDateTime, hearing_on: NaiveDate) {
+        let mut fields = Map::new();
+        match h.form {
+            Form::OpenMeeting => {
+                fields.insert(
+                    "hearing_at".into(),
+                    stamp(h.region, at(hearing_on, 11, 0)).into(),
+                );
+            }
+            Form::PublicDiscussion => {
+                fields.insert("discussion_ends_on".into(), hearing_on.to_string().into());
+            }
+        }
+        self.push(h, "hearing_rescheduled", when, "ecoportal", fields);
+    }
 }
 
 /// A small deterministic generator (SplitMix64), so scenarios need no dependency.
@@ -197,17 +352,37 @@ struct Flaws {
     no_recording: bool,
 }
 
-/// Collects events, each with its instant (UTC text) and id for ordering.
+/// Collects events as NDJSON lines, each with its instant and id for ordering.
 struct Writer<'a> {
     calendar: &'a Calendar,
     rng: SplitMix64,
-    events: Vec<(String, String, Value)>,
+    events: Vec<(i64, String, String)>,
     /// No event occurs after this local date.
     horizon: NaiveDate,
     serial: u32,
+    /// Percent of events sent a second time, later, as a retrying source would.
+    duplicate_percent: u64,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    fn new(calendar: &'a Calendar, seed: u64, horizon: NaiveDate) -> Writer<'a> {
+        Writer {
+            calendar,
+            rng: SplitMix64(seed),
+            events: Vec::new(),
+            horizon,
+            serial: 0,
+            duplicate_percent: 0,
+        }
+    }
+
+    /// The lines in the order the events occurred (ties by event id).
+    fn finish(mut self) -> Vec<String> {
+        self.events
+            .sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        self.events.into_iter().map(|(_, _, line)| line).collect()
+    }
+
     /// The hearings of one region and form for a month: those announced in it, and those
     /// whose protocols are due in it.
     fn month(
@@ -468,9 +643,13 @@ impl Writer<'_> {
             .zone()
             .from_local_datetime(&when)
             .earliest()
-            .expect("a local time")
-            .naive_utc();
-        self.events.push((utc.to_string(), event_id, event));
+            .expect("a local time");
+        let line = event.to_string();
+        if self.duplicate_percent > 0 && self.rng.below(100) < self.duplicate_percent {
+            let later = utc.timestamp() + 60 * (1 + self.rng.below(48 * 60)) as i64;
+            self.events.push((later, event_id.clone(), line.clone()));
+        }
+        self.events.push((utc.timestamp(), event_id, line));
     }
 
     fn nth(&self, date: NaiveDate, n: u32) -> Result<NaiveDate, ScenarioError> {
@@ -607,4 +786,46 @@ fn uuid(rng: &mut SplitMix64) -> String {
         (b >> 48) & 0x3fff | 0x8000,
         b & 0xffff_ffff_ffff
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::decode;
+
+    #[test]
+    fn the_national_scenario_is_valid_input_with_some_repeats() {
+        let calendar = Calendar::builtin();
+        let lines = generate("national", &calendar, 7, Some(300)).unwrap();
+        let again = generate("national", &calendar, 7, Some(300)).unwrap();
+        assert_eq!(lines, again, "the same seed gives the same events");
+        let mut ids = std::collections::HashSet::new();
+        let mut repeats = 0;
+        for line in &lines {
+            let event = decode(line.as_bytes(), None).unwrap_or_else(|e| panic!("{e}: {line}"));
+            if !ids.insert((event.hearing_id.clone(), event.event_id.clone())) {
+                repeats += 1;
+            }
+        }
+        // 1% of events repeat: with about 1,600 events, a handful.
+        assert!(
+            repeats > 0 && repeats < lines.len() / 20,
+            "{repeats} repeats of {}",
+            lines.len()
+        );
+        assert!(lines.iter().all(|l| l.contains("\"occurred_at\":\"2025-")));
+    }
+
+    #[test]
+    fn may_2025_takes_no_size() {
+        let calendar = Calendar::builtin();
+        assert!(matches!(
+            generate("may-2025", &calendar, 1, Some(5)),
+            Err(ScenarioError::FixedSize)
+        ));
+        assert!(matches!(
+            generate("june", &calendar, 1, None),
+            Err(ScenarioError::Unknown(_))
+        ));
+    }
 }

@@ -205,9 +205,14 @@ pub struct CalendarArgs {
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The scenario: `may-2025` reproduces the seed report's tables.
+    /// The scenario: `may-2025` reproduces the seed report's tables; `national` is a
+    /// seeded national-scale year (about nine events per hearing) for load and fault tests.
     #[arg(long, value_name = "NAME")]
     pub scenario: String,
+
+    /// Hearings of the `national` scenario [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub hearings: Option<u32>,
 
     /// Seed of the scenario's random choices (ids, minutes).
     #[arg(long, default_value_t = 2025)]
