@@ -6,7 +6,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 BIN := target/release/hearwatch
 
-.PHONY: demo test build install stack down purge lint fmt unit e2e stack-tests help
+.PHONY: demo test build install stack down purge lint fmt unit e2e stack-tests fuzz help
 
 help:
 	@echo "make demo    install what is missing, start the stack, run the may-2025 scenario, print the report"
@@ -55,3 +55,12 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+
+## Fuzzes the event decoder (and the engine behind it) for FUZZ_SECONDS; needs the nightly
+## toolchain and installs cargo-fuzz from crates.io when missing. Crashes land in
+## fuzz/artifacts/decode/.
+FUZZ_SECONDS ?= 120
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	mkdir -p fuzz/corpus/decode
+	cd fuzz && $(CARGO) +nightly fuzz run decode corpus/decode seeds -- -max_total_time=$(FUZZ_SECONDS) -max_len=70000

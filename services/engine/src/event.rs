@@ -567,4 +567,63 @@ mod tests {
         let err = decode(ANNOUNCEMENT.as_bytes(), Some(b"H-2")).unwrap_err();
         assert_eq!(err.reason, DlqReason::KeyMismatch);
     }
+
+    mod robustness {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(
+                    |f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                ),
+                ".{0,80}".prop_map(Value::from),
+                Just(Value::from("2025-05-05T10:00:00+05:00")),
+                Just(Value::from("2025-05-05")),
+                Just(Value::from("KZ-71")),
+            ];
+            leaf.prop_recursive(3, 16, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    prop::collection::btree_map(".{0,12}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = decode(&bytes, Some(&bytes));
+            }
+
+            #[test]
+            fn a_valid_event_with_one_field_replaced_decodes_or_names_a_reason(
+                field in prop::sample::select(vec![
+                    "event_id", "type", "hearing_id", "region", "form", "occurred_at", "source",
+                    "channel", "declared_on", "section", "url", "has_recording", "held_on",
+                ]),
+                value in any_json(),
+            ) {
+                // Whatever is accepted keeps the contract's limits; whatever is refused says why.
+                match decode(&with(field, value), None) {
+                    Ok(event) => {
+                        prop_assert!((1..=MAX_HEARING_ID).contains(&event.hearing_id.len()));
+                        prop_assert!((1..=MAX_SOURCE).contains(&event.source.chars().count()));
+                        prop_assert!(is_uuid(&event.event_id));
+                        if let Body::Published(p) = &event.body {
+                            prop_assert!(p.section.chars().count() <= MAX_SECTION);
+                            prop_assert!(p.url.as_ref().is_none_or(|u| u.chars().count() <= MAX_URL));
+                        }
+                    }
+                    Err(e) => prop_assert!(!e.detail.is_empty()),
+                }
+            }
+        }
+    }
 }

@@ -206,7 +206,7 @@ pub struct CalendarArgs {
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The scenario: `may-2025` reproduces the seed report's tables; `national` is a
-    /// seeded national-scale year (about nine events per hearing) for load and fault tests.
+    /// seeded national-scale year (about five events per hearing) for load and fault tests.
     #[arg(long, value_name = "NAME")]
     pub scenario: String,
 
