@@ -6,13 +6,15 @@ CARGO ?= cargo
 PYTHON ?= python3
 BIN := target/release/hearwatch
 
-.PHONY: demo test build install stack down purge lint fmt unit e2e stack-tests fuzz help
+.PHONY: demo test build install stack down purge lint fmt unit e2e stack-tests fuzz chaos chaos-quick help
 
 help:
 	@echo "make demo    install what is missing, start the stack, run the may-2025 scenario, print the report"
 	@echo "make test    every test: unit, replay, stack checks and end-to-end through Kafka and ClickHouse"
 	@echo "make down    stop the local stack and the demo processor (data kept; 'make purge' removes it)"
 	@echo "make lint    rustfmt check and clippy with warnings as errors"
+	@echo "make chaos   the full fault run (1M events, kills, broker restart, ClickHouse outage, rebalance)"
+	@echo "make fuzz    fuzz the event decoder for FUZZ_SECONDS (nightly toolchain)"
 
 ## Installs system packages, Kafka jars and the Python test dependencies, if missing.
 install:
@@ -39,7 +41,15 @@ stack-tests:
 e2e: build
 	$(PYTHON) -m pytest -q tests/e2e
 
-test: stack build unit stack-tests e2e
+## The short fault run: kills, a broker restart, a ClickHouse outage and a rebalance.
+chaos-quick: build
+	$(PYTHON) tests/chaos/chaos.py --quick
+
+## The full fault run on about a million events (about 20 minutes).
+chaos: stack build
+	$(PYTHON) tests/chaos/chaos.py
+
+test: stack build unit stack-tests e2e chaos-quick
 
 down:
 	bash deploy/demo.sh stop

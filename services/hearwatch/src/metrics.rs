@@ -1,11 +1,22 @@
 //! The processor's Prometheus metrics and the `/metrics` endpoint.
 //!
 //! Every metric is named `hearwatch_…` and labelled only by bounded sets (type, reason,
-//! rule, region, channel, partition): never by a hearing id.
+//! rule, region, channel, phase, partition, kind): never by a hearing id. The alert rules
+//! in `deploy/prometheus/rules/` and the dashboards in `deploy/grafana/dashboards/` read
+//! these names; renaming one breaks them (their tests say which).
+//!
+//! Counters whose label values are known in advance are created at zero when the
+//! processor starts, so that `rate()` and `increase()` see the first event after a start
+//! and a dashboard shows a zero instead of "no data" for a reason or rule that never
+//! happened. This module owns the names and labels; when to count is the processor's call.
 
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
+use hearwatch_engine::event::DlqReason;
+use hearwatch_engine::region::{Channel, Region};
+use hearwatch_engine::rule::Rule;
+use hearwatch_engine::verdict::Violation;
 use prometheus::{
     exponential_buckets, Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -13,6 +24,53 @@ use prometheus::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tracing::{debug, info};
+
+/// The event types of the input contract (`schemas/event-v1.schema.json`), for the zeros
+/// of `hearwatch_events_consumed_total`.
+pub const EVENT_TYPES: [&str; 6] = [
+    "application_received",
+    "announcement_published",
+    "protocol_published",
+    "hearing_rescheduled",
+    "hearing_cancelled",
+    "hearing_held",
+];
+
+/// The kinds of failed ClickHouse writes: whether retrying can help.
+pub const CLICKHOUSE_ERROR_KINDS: [&str; 2] = ["retryable", "permanent"];
+
+/// Where a counted change comes from.
+///
+/// At every start, and for every partition it is assigned, the processor reads the
+/// partition from its beginning and evaluates the backlog at once: the verdicts that
+/// come out are mostly the ones it had before the restart. Counting them apart keeps
+/// a restart from looking like a burst of new violations or bad input to the alerts,
+/// while dashboards can still sum both phases to see the work done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Read before the partition reached the end offset it had when assigned.
+    Backlog,
+    /// Everything after: new events and deadlines passing on the clock.
+    Live,
+}
+
+impl Phase {
+    /// The phase of work on a partition whose engine is (or is not) still holding.
+    pub fn of(holding: bool) -> Phase {
+        if holding {
+            Phase::Backlog
+        } else {
+            Phase::Live
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Backlog => "backlog",
+            Phase::Live => "live",
+        }
+    }
+}
 
 /// The processor's metrics, registered in their own registry.
 #[derive(Clone)]
@@ -34,62 +92,83 @@ pub struct Metrics {
     pub clock_seconds: IntGauge,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
+        let register = |collector: Box<dyn prometheus::core::Collector>| {
+            registry.register(collector).expect("a unique metric");
+        };
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("a valid metric");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("a unique metric");
+            register(Box::new(c.clone()));
             c
         };
         let gauge = |name: &str, help: &str| {
             let g = IntGauge::new(name, help).expect("a valid metric");
-            registry
-                .register(Box::new(g.clone()))
-                .expect("a unique metric");
+            register(Box::new(g.clone()));
             g
         };
         let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
             let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
                 .expect("a valid metric");
-            registry
-                .register(Box::new(h.clone()))
-                .expect("a unique metric");
+            register(Box::new(h.clone()));
             h
         };
-        let finding_labels = &["rule", "region", "channel"];
+        let duplicates_ignored = IntCounter::new(
+            "hearwatch_duplicates_ignored_total",
+            "Repeated events ignored.",
+        )
+        .expect("a valid metric");
+        register(Box::new(duplicates_ignored.clone()));
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "hearwatch_consumer_lag_messages",
+                "Messages behind the end of a partition.",
+            ),
+            &["partition"],
+        )
+        .expect("a valid metric");
+        register(Box::new(consumer_lag.clone()));
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "hearwatch_build_info",
+                "Always 1; the labels name the build.",
+            ),
+            &["version"],
+        )
+        .expect("a valid metric");
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        register(Box::new(build));
+
+        let finding_labels = &["rule", "region", "channel", "phase"];
         let metrics = Metrics {
             events_consumed: counter_vec(
                 "hearwatch_events_consumed_total",
-                "Valid events consumed, by type.",
+                "Valid events consumed, by type (repeats not included).",
                 &["type"],
             ),
             events_dead_lettered: counter_vec(
                 "hearwatch_events_dead_lettered_total",
-                "Messages sent to the dead-letter topic, by reason.",
-                &["reason"],
+                "Messages sent to the dead-letter topic, by reason; phase=backlog while a \
+                 partition's backlog is read again after a start.",
+                &["reason", "phase"],
             ),
-            duplicates_ignored: {
-                let c = IntCounter::new(
-                    "hearwatch_duplicates_ignored_total",
-                    "Repeated events ignored.",
-                )
-                .expect("a valid metric");
-                registry
-                    .register(Box::new(c.clone()))
-                    .expect("a unique metric");
-                c
-            },
+            duplicates_ignored,
             violations_emitted: counter_vec(
                 "hearwatch_violations_emitted_total",
-                "Violations that became active.",
+                "Violations that became active; phase=backlog when evaluated from a \
+                 partition's backlog after a start.",
                 finding_labels,
             ),
             violations_retracted: counter_vec(
                 "hearwatch_violations_retracted_total",
-                "Violations retracted.",
+                "Violations retracted; phase as for hearwatch_violations_emitted_total.",
                 finding_labels,
             ),
             open_hearings: gauge(
@@ -104,25 +183,14 @@ impl Metrics {
                 "hearwatch_waiting_for_calendar",
                 "Hearings with a deadline in a year that has no calendar data.",
             ),
+            // Since 2024 all of a day's deadlines fall at the same local midnight, so this
+            // measures how fast such a burst drains: milliseconds to tens of minutes.
             timer_lag: histogram(
                 "hearwatch_timer_lag_seconds",
                 "Seconds between a deadline instant and the firing of its timer.",
                 exponential_buckets(0.01, 4.0, 10).expect("valid buckets"),
             ),
-            consumer_lag: {
-                let g = IntGaugeVec::new(
-                    Opts::new(
-                        "hearwatch_consumer_lag_messages",
-                        "Messages behind the end of a partition.",
-                    ),
-                    &["partition"],
-                )
-                .expect("a valid metric");
-                registry
-                    .register(Box::new(g.clone()))
-                    .expect("a unique metric");
-                g
-            },
+            consumer_lag,
             clickhouse_insert_seconds: histogram(
                 "hearwatch_clickhouse_insert_seconds",
                 "Latency of ClickHouse inserts that succeeded.",
@@ -144,20 +212,71 @@ impl Metrics {
             ),
             registry,
         };
-        let build = IntGaugeVec::new(
-            Opts::new(
-                "hearwatch_build_info",
-                "Always 1; the labels name the build.",
-            ),
-            &["version"],
-        )
-        .expect("a valid metric");
-        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        metrics.start_at_zero();
         metrics
-            .registry
-            .register(Box::new(build))
-            .expect("a unique metric");
-        metrics
+    }
+
+    /// Creates every counter series whose labels are known in advance, at zero.
+    ///
+    /// Violations are created for the live phase only: that is what the alerts read, and
+    /// backlog series appear with the backlog. 11 rules × 20 regions × 2 channels makes
+    /// 440 series per counter, a bounded cost paid once.
+    fn start_at_zero(&self) {
+        for event_type in EVENT_TYPES {
+            self.events_consumed.with_label_values(&[event_type]);
+        }
+        for reason in DlqReason::ALL {
+            for phase in [Phase::Backlog, Phase::Live] {
+                self.events_dead_lettered
+                    .with_label_values(&[reason.as_str(), phase.as_str()]);
+            }
+        }
+        for rule in Rule::ALL {
+            for region in Region::all() {
+                for channel in Channel::ALL {
+                    let labels = [
+                        rule.as_str(),
+                        region.code(),
+                        channel.as_str(),
+                        Phase::Live.as_str(),
+                    ];
+                    self.violations_emitted.with_label_values(&labels);
+                    self.violations_retracted.with_label_values(&labels);
+                }
+            }
+        }
+        for kind in CLICKHOUSE_ERROR_KINDS {
+            self.clickhouse_errors.with_label_values(&[kind]);
+        }
+    }
+
+    /// Counts a violation that became active (`active`) or was retracted.
+    pub fn count_violation(&self, violation: &Violation, active: bool, phase: Phase) {
+        let labels = [
+            violation.rule.as_str(),
+            violation.region.code(),
+            violation.channel.as_str(),
+            phase.as_str(),
+        ];
+        let counter = if active {
+            &self.violations_emitted
+        } else {
+            &self.violations_retracted
+        };
+        counter.with_label_values(&labels).inc();
+    }
+
+    /// Counts a message sent to the dead-letter topic.
+    pub fn count_dead_letter(&self, reason: DlqReason, phase: Phase) {
+        self.events_dead_lettered
+            .with_label_values(&[reason.as_str(), phase.as_str()])
+            .inc();
+    }
+
+    /// Counts a failed ClickHouse write.
+    pub fn count_clickhouse_error(&self, permanent: bool) {
+        let kind = CLICKHOUSE_ERROR_KINDS[usize::from(permanent)];
+        self.clickhouse_errors.with_label_values(&[kind]).inc();
     }
 
     /// The metrics in Prometheus' text format.
@@ -202,5 +321,133 @@ pub async fn serve(addr: &str, metrics: Metrics) -> Result<()> {
                 debug!(%peer, "metrics response not sent: {e}");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The lines of the text format that carry a value, without comments.
+    fn samples(metrics: &Metrics) -> Vec<String> {
+        metrics
+            .render()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_event_types_are_those_of_the_schema() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schemas/event-v1.schema.json"))
+                .expect("the schema is JSON");
+        let in_schema: BTreeSet<&str> = schema["properties"]["type"]["enum"]
+            .as_array()
+            .expect("the schema lists the types")
+            .iter()
+            .map(|t| t.as_str().expect("a type is a string"))
+            .collect();
+        assert_eq!(in_schema, EVENT_TYPES.into_iter().collect());
+    }
+
+    #[test]
+    fn known_label_values_start_at_zero() {
+        let metrics = Metrics::new();
+        let lines = samples(&metrics);
+        let has = |prefix: &str, parts: &[&str]| {
+            lines
+                .iter()
+                .any(|l| l.starts_with(prefix) && parts.iter().all(|p| l.contains(p)))
+        };
+        for reason in DlqReason::ALL {
+            let reason = format!("reason=\"{}\"", reason.as_str());
+            assert!(has(
+                "hearwatch_events_dead_lettered_total{",
+                &[&reason, "live"]
+            ));
+        }
+        for t in EVENT_TYPES {
+            let t = format!("type=\"{t}\"");
+            assert!(has("hearwatch_events_consumed_total{", &[&t]));
+        }
+        let emitted = lines
+            .iter()
+            .filter(|l| l.starts_with("hearwatch_violations_emitted_total{"))
+            .count();
+        assert_eq!(emitted, Rule::ALL.len() * 20 * Channel::ALL.len());
+        assert!(has(
+            "hearwatch_violations_retracted_total{",
+            &[
+                "rule=\"protocol_late\"",
+                "region=\"KZ-62\"",
+                "phase=\"live\""
+            ]
+        ));
+        assert!(has(
+            "hearwatch_clickhouse_errors_total{",
+            &["kind=\"permanent\""]
+        ));
+        assert!(lines
+            .iter()
+            .filter(|l| l.starts_with("hearwatch_") && l.contains("_total"))
+            .all(|l| l.ends_with(" 0")));
+    }
+
+    #[test]
+    fn every_name_has_the_prefix_and_no_label_names_a_hearing() {
+        let metrics = Metrics::new();
+        metrics.consumer_lag.with_label_values(&["0"]).set(1);
+        for family in metrics.registry.gather() {
+            assert!(family.name().starts_with("hearwatch_"), "{}", family.name());
+            for metric in family.get_metric() {
+                for label in metric.get_label() {
+                    assert!(
+                        !label.name().contains("hearing") && label.name() != "id",
+                        "{} has label {}",
+                        family.name(),
+                        label.name()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_backlog_violation_is_counted_apart_from_live_ones() {
+        let metrics = Metrics::new();
+        let violation = Violation {
+            hearing_id: "H-1".into(),
+            region: "KZ-39".parse().expect("a region"),
+            form: hearwatch_engine::region::Form::OpenMeeting,
+            rule: Rule::AnnouncementMissing,
+            document: hearwatch_engine::region::Document::Announcement,
+            channel: Channel::MioWebsite,
+            month: chrono::NaiveDate::from_ymd_opt(2025, 5, 1).expect("a date"),
+            deadline_on: None,
+            deadline_at: None,
+            published: None,
+            hearing_on: None,
+        };
+        metrics.count_violation(&violation, true, Phase::Backlog);
+        metrics.count_violation(&violation, true, Phase::Live);
+        metrics.count_violation(&violation, false, Phase::Live);
+        let labels = |phase: Phase| {
+            [
+                "announcement_missing",
+                "KZ-39",
+                "mio_website",
+                phase.as_str(),
+            ]
+        };
+        let emitted = &metrics.violations_emitted;
+        assert_eq!(emitted.with_label_values(&labels(Phase::Backlog)).get(), 1);
+        assert_eq!(emitted.with_label_values(&labels(Phase::Live)).get(), 1);
+        let retracted = &metrics.violations_retracted;
+        assert_eq!(retracted.with_label_values(&labels(Phase::Live)).get(), 1);
+        assert!(!metrics.render().contains("H-1"));
     }
 }

@@ -7,7 +7,7 @@
 //! processor's clock. Every flush writes the changed findings to ClickHouse, waits for the
 //! dead letters to be acknowledged, records the clock, and only then commits offsets.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{ClickHouseConfig, KafkaConfig};
 use crate::kafka::{client_config, producer, send_dead_letter, DeadLetter};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Phase};
 use crate::warehouse::{self, ClockRow, FindingRow};
 
 /// Everything the processor needs, resolved.
@@ -141,8 +141,8 @@ struct Processor {
     partitions: HashMap<i32, Partition>,
     rows: Vec<FindingRow>,
     dead_letters: Vec<DeliveryFuture>,
-    /// Caught-up partitions whose findings in ClickHouse are not yet checked.
-    unreconciled: HashSet<i32>,
+    /// Caught-up partitions, with their rebuilt findings, not yet compared with ClickHouse.
+    unreconciled: HashMap<i32, Vec<Change>>,
     last_clock_write: Instant,
     version: u64,
     last_message: Instant,
@@ -192,9 +192,9 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Resu
         partitions: HashMap::new(),
         rows: Vec::new(),
         dead_letters: Vec::new(),
-        unreconciled: HashSet::new(),
+        unreconciled: HashMap::new(),
         last_clock_write: Instant::now(),
-        version: version_seed(),
+        version: 0,
         last_message: Instant::now(),
     };
     processor.run(shutdown).await
@@ -283,11 +283,7 @@ impl Processor {
     }
 
     fn take_partition(&mut self, p: i32) -> Result<()> {
-        let (low, high) = tokio::task::block_in_place(|| {
-            self.consumer
-                .fetch_watermarks(&self.settings.kafka.topic, p, Duration::from_secs(10))
-        })
-        .with_context(|| format!("cannot read the end offset of partition {p}"))?;
+        let (low, high) = self.end_offsets(p)?;
         let mut engine = Engine::new(
             self.settings.calendar.clone(),
             self.settings.packs.clone(),
@@ -311,6 +307,31 @@ impl Processor {
         Ok(())
     }
 
+    /// The first and end offsets of a partition, retried for a while: a broker that is
+    /// restarting answers again within seconds.
+    fn end_offsets(&self, p: i32) -> Result<(i64, i64)> {
+        let topic = &self.settings.kafka.topic;
+        let mut tries = 0;
+        loop {
+            let result = tokio::task::block_in_place(|| {
+                self.consumer
+                    .fetch_watermarks(topic, p, Duration::from_secs(10))
+            });
+            match result {
+                Ok(offsets) => return Ok(offsets),
+                Err(e) if tries < 12 => {
+                    warn!("cannot read the end offset of partition {p} yet: {e}");
+                    tries += 1;
+                    std::thread::sleep(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot read the end offset of partition {p}"))
+                }
+            }
+        }
+    }
+
     fn take_message(
         &mut self,
         partition: i32,
@@ -329,6 +350,7 @@ impl Processor {
         let state = self.partitions.get_mut(&partition).expect("taken above");
         state.next_offset = offset + 1;
         state.high_watermark = state.high_watermark.max(offset + 1);
+        let phase = Phase::of(state.engine.is_holding());
         let rejection = match decode(payload, Some(key.unwrap_or_default())) {
             Err(e) => Some((e.reason, e.detail)),
             Ok(event) => {
@@ -339,7 +361,7 @@ impl Processor {
                             .events_consumed
                             .with_label_values(&[type_name])
                             .inc();
-                        self.record(partition, changes);
+                        self.record(partition, changes, phase);
                         None
                     }
                     (Outcome::Duplicate, _) => {
@@ -351,10 +373,7 @@ impl Processor {
             }
         };
         if let Some((reason, detail)) = rejection {
-            metrics
-                .events_dead_lettered
-                .with_label_values(&[reason.as_str()])
-                .inc();
+            metrics.count_dead_letter(reason, phase);
             debug!(partition, offset, %reason, %detail, "dead-lettered");
             let letter = DeadLetter {
                 payload,
@@ -390,32 +409,26 @@ impl Processor {
             findings = changes.len(),
             "partition caught up"
         );
-        self.record(partition, changes);
-        self.unreconciled.insert(partition);
+        self.unreconciled.insert(partition, changes);
     }
 
     /// Turns changes into rows for the next flush, and counts them.
-    fn record(&mut self, partition: i32, changes: Vec<Change>) {
+    fn record(&mut self, partition: i32, changes: Vec<Change>, phase: Phase) {
         let now = Utc::now();
         let clock = self.clock.now();
         for change in changes {
-            if let Finding::Violation(v) = &change.finding {
-                let labels = [v.rule.as_str(), v.region.code(), v.channel.as_str()];
-                let counter = if change.active {
-                    &self.settings.metrics.violations_emitted
-                } else {
-                    &self.settings.metrics.violations_retracted
-                };
-                counter.with_label_values(&labels).inc();
-            }
-            self.version += 1;
-            self.rows.push(FindingRow::new(
-                &change,
-                self.version,
-                now,
-                clock,
-                partition,
-            ));
+            self.count(&change, phase);
+            let version = self.next_version();
+            self.rows
+                .push(FindingRow::new(&change, version, now, clock, partition));
+        }
+    }
+
+    fn count(&self, change: &Change, phase: Phase) {
+        if let Finding::Violation(v) = &change.finding {
+            self.settings
+                .metrics
+                .count_violation(v, change.active, phase);
         }
     }
 
@@ -435,7 +448,7 @@ impl Processor {
             }
         }
         for (p, changes) in fired {
-            self.record(p, changes);
+            self.record(p, changes, Phase::Live);
         }
         for delivery in self.dead_letters.drain(..) {
             match delivery.await {
@@ -455,39 +468,71 @@ impl Processor {
         Ok(())
     }
 
-    /// Retracts what ClickHouse holds as active for a newly caught-up partition but the
-    /// rebuilt engine does not: verdicts an earlier run wrote and later events changed.
+    /// Brings ClickHouse in line with a newly caught-up partition's rebuilt engine: writes
+    /// the findings ClickHouse does not hold as they are, and retracts those it holds as
+    /// active that no longer hold (verdicts an earlier run wrote and later events changed).
+    /// A restart therefore rewrites nothing that did not change.
     async fn reconcile(&mut self) -> Result<()> {
-        let partitions: Vec<i32> = self.unreconciled.drain().collect();
-        for p in partitions {
-            let Some(state) = self.partitions.get(&p) else {
+        let pending: Vec<(i32, Vec<Change>)> = self.unreconciled.drain().collect();
+        for (p, changes) in pending {
+            if !self.partitions.contains_key(&p) {
                 continue;
-            };
-            let known: HashSet<String> = state.engine.findings().map(Finding::id).collect();
-            let db = &self.settings.clickhouse.database;
-            let stale: Vec<FindingRow> = warehouse::active_findings(&self.clickhouse, db, p)
-                .await?
-                .into_iter()
-                .filter(|row| !known.contains(&row.finding_id))
-                .collect();
-            if !stale.is_empty() {
-                info!(
-                    partition = p,
-                    retracted = stale.len(),
-                    "retracting findings that no longer hold"
-                );
             }
+            let db = &self.settings.clickhouse.database;
+            let mut backoff = Backoff::new();
+            let rows = loop {
+                match warehouse::active_findings(&self.clickhouse, db, p).await {
+                    Ok(rows) => break rows,
+                    Err(e) => {
+                        let what = format!("reading the active findings of partition {p}");
+                        backoff.wait(&self.settings.metrics, &what, e).await?;
+                    }
+                }
+            };
+            let mut held: HashMap<String, FindingRow> = rows
+                .into_iter()
+                .map(|row| (row.finding_id.clone(), row))
+                .collect();
+            let (mut written, mut kept) = (0usize, 0usize);
             let now = Utc::now();
-            for mut row in stale {
-                self.version += 1;
+            let clock = self.clock.now();
+            for change in changes {
+                let version = self.next_version();
+                let row = FindingRow::new(&change, version, now, clock, p);
+                match held.remove(&row.finding_id) {
+                    Some(old) if change.active && old.same_finding(&row) => kept += 1,
+                    _ => {
+                        self.count(&change, Phase::Backlog);
+                        self.rows.push(row);
+                        written += 1;
+                    }
+                }
+            }
+            let stale = held.len();
+            for (_, mut row) in held {
                 row.active = 0;
-                row.version = self.version;
+                row.version = self.next_version();
                 row.known_at = now.timestamp() as u32;
-                row.clock = self.clock.now().timestamp() as u32;
+                row.clock = clock.timestamp() as u32;
                 self.rows.push(row);
             }
+            info!(
+                partition = p,
+                written,
+                kept,
+                retracted = stale,
+                "partition reconciled with ClickHouse"
+            );
         }
         Ok(())
+    }
+
+    /// A version larger than every earlier one of any processor whose clock agrees with
+    /// this machine's: nanoseconds of the wall clock, kept strictly increasing.
+    fn next_version(&mut self) -> u64 {
+        let now = Utc::now().timestamp_nanos_opt().unwrap_or_default().max(0) as u64;
+        self.version = now.max(self.version + 1);
+        self.version
     }
 
     /// A partition assigned with nothing to read is caught up at once.
@@ -509,7 +554,7 @@ impl Processor {
             return Ok(());
         }
         let metrics = &self.settings.metrics;
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         loop {
             let started = Instant::now();
             match warehouse::insert_findings(&self.clickhouse, &self.rows).await {
@@ -522,22 +567,7 @@ impl Processor {
                     self.rows.clear();
                     return Ok(());
                 }
-                Err(e) if is_permanent(&e) => {
-                    metrics
-                        .clickhouse_errors
-                        .with_label_values(&["permanent"])
-                        .inc();
-                    bail!("ClickHouse refuses the findings and retrying will not help: {e} (run `hearwatch migrate`? check the user's rights)");
-                }
-                Err(e) => {
-                    metrics
-                        .clickhouse_errors
-                        .with_label_values(&["retryable"])
-                        .inc();
-                    warn!("ClickHouse write failed, retrying in {backoff:?}: {e}");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
+                Err(e) => backoff.wait(metrics, "writing findings", e).await?,
             }
         }
     }
@@ -561,7 +591,11 @@ impl Processor {
         };
         match warehouse::insert_clock(&self.clickhouse, &row).await {
             Ok(()) => self.last_clock_write = Instant::now(),
-            Err(e) => warn!("cannot record the processor clock: {e}"),
+            Err(e) => {
+                let metrics = &self.settings.metrics;
+                metrics.count_clickhouse_error(is_permanent(&e));
+                warn!("cannot record the processor clock: {e}");
+            }
         }
         Ok(())
     }
@@ -645,6 +679,42 @@ impl Processor {
     }
 }
 
+/// Waits between tries of a ClickHouse call: doubling from 200 ms to 10 s, for as long
+/// as the error may pass; a permanent error ends the processor with a clear message.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff(Duration::from_millis(200))
+    }
+
+    async fn wait(
+        &mut self,
+        metrics: &Metrics,
+        what: &str,
+        e: clickhouse::error::Error,
+    ) -> Result<()> {
+        if is_permanent(&e) {
+            metrics
+                .clickhouse_errors
+                .with_label_values(&["permanent"])
+                .inc();
+            bail!(
+                "{what}: ClickHouse refuses and retrying will not help: {e} \
+                 (has `hearwatch migrate` run? does the user have the rights?)"
+            );
+        }
+        metrics
+            .clickhouse_errors
+            .with_label_values(&["retryable"])
+            .inc();
+        warn!("{what} failed, retrying in {:?}: {e}", self.0);
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_secs(10));
+        Ok(())
+    }
+}
+
 /// Whether a ClickHouse error will recur however often the write is retried.
 fn is_permanent(e: &clickhouse::error::Error) -> bool {
     use clickhouse::error::Error;
@@ -660,11 +730,6 @@ fn is_permanent(e: &clickhouse::error::Error) -> bool {
 /// ClickHouse error codes that retrying cannot fix: unknown table, database or column,
 /// authentication and access errors, a read-only user, a type mismatch.
 const PERMANENT_CODES: [u32; 11] = [16, 47, 53, 60, 81, 164, 192, 193, 194, 497, 516];
-
-/// A version seed larger than any earlier run's: microseconds since the epoch.
-fn version_seed() -> u64 {
-    Utc::now().timestamp_micros().max(0) as u64 * 1000
-}
 
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")

@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clickhouse::{Client, Row};
 use hearwatch_engine::region::{Channel, Document, Form, Region};
 use hearwatch_engine::rollup::{Count, Rollup, TableSpec, TABLES};
+use hearwatch_engine::rule::Rule;
 use hearwatch_engine::verdict::{Change, Finding};
 use serde::{Deserialize, Serialize};
 
@@ -209,7 +210,7 @@ fn first_line(sql: &str) -> &str {
 }
 
 /// One row of `findings_log`, in the table's column order.
-#[derive(Debug, Clone, Row, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
 pub struct FindingRow {
     pub finding_id: String,
     pub hearing_id: String,
@@ -315,6 +316,18 @@ impl FindingRow {
 }
 
 impl FindingRow {
+    /// Whether two rows say the same about a finding, whenever and by whom written.
+    pub fn same_finding(&self, other: &FindingRow) -> bool {
+        let strip = |r: &FindingRow| FindingRow {
+            version: 0,
+            known_at: 0,
+            clock: 0,
+            source_partition: 0,
+            ..r.clone()
+        };
+        strip(self) == strip(other)
+    }
+
     fn identify(&mut self, region: Region, form: Form, document: Document, channel: Channel) {
         self.region = region.code().into();
         self.form = form.as_str().into();
@@ -324,16 +337,16 @@ impl FindingRow {
 }
 
 /// The findings active in ClickHouse for hearings of one input partition.
-pub async fn active_findings(client: &Client, db: &str, partition: i32) -> Result<Vec<FindingRow>> {
+pub async fn active_findings(
+    client: &Client,
+    db: &str,
+    partition: i32,
+) -> clickhouse::error::Result<Vec<FindingRow>> {
     let sql = format!(
         "SELECT * FROM ({}) WHERE active = 1 AND source_partition = {partition}",
         current_findings_sql(db, None)
     );
-    client
-        .query(&sql)
-        .fetch_all::<FindingRow>()
-        .await
-        .with_context(|| format!("reading the active findings of partition {partition}"))
+    client.query(&sql).fetch_all::<FindingRow>().await
 }
 
 /// Writes rows in one insert; ClickHouse has them once this returns.
@@ -420,6 +433,65 @@ pub async fn rollup(
     Ok(rollup)
 }
 
+/// Which violations `hearwatch violations` lists: a month and, to pick a cell of the
+/// report, a region, form, rule and channel. Every value is one of the engine's types, so
+/// the SQL is built from their wire names, never from what a user typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViolationFilter {
+    /// The first day of the month the violations count in.
+    pub month: NaiveDate,
+    pub region: Option<Region>,
+    pub form: Option<Form>,
+    pub rule: Option<Rule>,
+    pub channel: Option<Channel>,
+}
+
+/// The query behind [`violations`]: the `violations` view, or the current-state SQL as
+/// known at an instant, with the columns of [`FindingRow`] in its order.
+pub fn violations_sql(db: &str, filter: &ViolationFilter, known_at: Option<DateTime<Utc>>) -> String {
+    let source = match known_at {
+        None => format!("{db}.violations"),
+        Some(k) => format!(
+            "(SELECT * FROM ({}) WHERE active = 1 AND kind = 'violation')",
+            current_findings_sql(db, Some(k))
+        ),
+    };
+    let mut conditions = vec![format!("month = toDate('{}')", filter.month)];
+    if let Some(r) = filter.region {
+        conditions.push(format!("region = '{}'", r.code()));
+    }
+    if let Some(f) = filter.form {
+        conditions.push(format!("form = '{}'", f.as_str()));
+    }
+    if let Some(r) = filter.rule {
+        conditions.push(format!("rule = '{}'", r.as_str()));
+    }
+    if let Some(c) = filter.channel {
+        conditions.push(format!("channel = '{}'", c.as_str()));
+    }
+    format!(
+        "SELECT {IDENTITY}, {} FROM {source} WHERE {}",
+        STATE.join(", "),
+        conditions.join(" AND ")
+    )
+}
+
+/// The active violations that match a filter, with their evidence, as currently known
+/// or as known at an instant.
+pub async fn violations(
+    client: &Client,
+    db: &str,
+    filter: &ViolationFilter,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<Vec<FindingRow>> {
+    let sql = violations_sql(db, filter, known_at);
+    client
+        .query(&sql)
+        .fetch_all::<FindingRow>()
+        .await
+        .with_context(|| format!("reading the violations of {} from database {db}", filter.month))
+}
+
 /// Whether a count row belongs in a column; the Rust twin of [`condition`].
 fn counts(count: Count, row: &CountRow) -> bool {
     match count {
@@ -448,6 +520,28 @@ mod tests {
         assert!(statements
             .iter()
             .all(|s| !s.contains("--") && !s.ends_with(';')));
+    }
+
+    #[test]
+    fn the_violations_query_filters_by_the_engines_names() {
+        let filter = ViolationFilter {
+            month: NaiveDate::from_ymd_opt(2025, 5, 1).unwrap(),
+            region: "KZ-19".parse().ok(),
+            form: Some(Form::PublicDiscussion),
+            rule: Some(Rule::ProtocolMissing),
+            channel: Some(Channel::MioWebsite),
+        };
+        let sql = violations_sql("hw", &filter, None);
+        assert!(sql.starts_with("SELECT finding_id, hearing_id, kind,"));
+        assert!(sql.ends_with(
+            "FROM hw.violations WHERE month = toDate('2025-05-01') AND region = 'KZ-19' \
+             AND form = 'public_discussion' AND rule = 'protocol_missing' \
+             AND channel = 'mio_website'"
+        ));
+        let known_at = DateTime::from_timestamp(1_750_000_000, 0);
+        let sql = violations_sql("hw", &filter, known_at);
+        assert!(sql.contains("WHERE known_at <= toDateTime(1750000000)"));
+        assert!(sql.contains("WHERE active = 1 AND kind = 'violation')"));
     }
 
     #[test]
