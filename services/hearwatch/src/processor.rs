@@ -719,12 +719,18 @@ impl Backoff {
 fn is_permanent(e: &clickhouse::error::Error) -> bool {
     use clickhouse::error::Error;
     match e {
-        Error::BadResponse(text) => PERMANENT_CODES
-            .iter()
-            .any(|code| text.contains(&format!("Code: {code}."))),
+        Error::BadResponse(text) => error_code(text).is_some_and(|c| PERMANENT_CODES.contains(&c)),
         Error::Network(_) | Error::TimedOut => false,
         _ => true,
     }
+}
+
+/// The number after `Code: ` in a ClickHouse error text: 18.16 writes `Code: 60, e.displayText()…`,
+/// current releases `Code: 60. DB::Exception…`.
+fn error_code(text: &str) -> Option<u32> {
+    let rest = &text[text.find("Code: ")? + "Code: ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// ClickHouse error codes that retrying cannot fix: unknown table, database or column,
@@ -735,4 +741,24 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "hearwatch".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_read_from_old_and_new_servers() {
+        let old = "bad response: Code: 60, e.displayText() = DB::Exception: Table x.findings_log doesn't exist";
+        let new = "bad response: Code: 60. DB::Exception: Table x.findings_log does not exist. (UNKNOWN_TABLE)";
+        assert_eq!(error_code(old), Some(60));
+        assert_eq!(error_code(new), Some(60));
+        assert_eq!(error_code("connection reset"), None);
+        assert!(is_permanent(&clickhouse::error::Error::BadResponse(
+            old.into()
+        )));
+        assert!(!is_permanent(&clickhouse::error::Error::BadResponse(
+            "Code: 202, e.displayText() = DB::Exception: Too many simultaneous queries".into()
+        )));
+    }
 }
