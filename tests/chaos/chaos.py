@@ -95,7 +95,8 @@ class Processors:
         return subprocess.Popen(
             [self.stack.binary, "run", "--topic", events, "--dlq-topic", dlq, "--group", self.group,
              "--clickhouse-database", self.database, "--clickhouse-user", "default",
-             "--clickhouse-password", "", "--metrics-addr", "127.0.0.1:0", "--now", NOW, *extra],
+             "--clickhouse-password", "", "--metrics-addr", "127.0.0.1:0", "--now", NOW,
+             "--snapshot-every", "3", *extra],
             stdout=out, stderr=subprocess.STDOUT, env=env)
 
 

@@ -144,3 +144,55 @@ def golden_mismatches(report, golden):
             if got != value:
                 bad.append(f"{table} total {column}: got {got}, want {value}")
     return bad
+
+
+class Pipeline:
+    """The may-2025 scenario, run once through Kafka, the processor and ClickHouse."""
+
+    NOW = "2025-07-01T00:00:00+05:00"
+
+    def __init__(self, stack, database, events_file, before, after):
+        self.stack = stack
+        self.database = database
+        self.events_file = events_file
+        self.before = before  # a second before the processor wrote anything (epoch seconds)
+        self.after = after    # a second after it finished
+
+    def clickhouse_flags(self):
+        return ["--clickhouse-database", self.database, "--clickhouse-user", "default",
+                "--clickhouse-password", ""]
+
+
+@pytest.fixture(scope="session")
+def may_2025_pipeline(stack, tmp_path_factory):
+    """A fresh topic pair and database holding the may-2025 scenario as the processor
+    wrote it, shared by the tests that only read it; removed at the end of the session."""
+    import time
+    tag = uuid.uuid4().hex[:8]
+    events_topic, dlq_topic = f"e2e.{tag}.events", f"e2e.{tag}.dlq"
+    admin = AdminClient({"bootstrap.servers": stack.brokers})
+    for future in admin.create_topics([NewTopic(n, num_partitions=3, replication_factor=1,
+                                                config={"retention.ms": "-1"})
+                                       for n in (events_topic, dlq_topic)]).values():
+        future.result(30)
+    database = f"hw_report_{tag}"
+    stack.hearwatch("migrate", "--clickhouse-database", database, "--clickhouse-user", "default",
+                    "--clickhouse-password", "")
+    events_file = tmp_path_factory.mktemp("may-2025") / "may-2025.ndjson"
+    stack.hearwatch("simulate", "--scenario", "may-2025", "--output", str(events_file))
+    stack.hearwatch("produce", "--events", str(events_file), "--topic", events_topic)
+    before = int(time.time()) - 1
+    time.sleep(1.1)
+    stack.hearwatch("run", "--topic", events_topic, "--dlq-topic", dlq_topic, "--group", f"g-{database}",
+                    "--clickhouse-database", database, "--clickhouse-user", "default",
+                    "--clickhouse-password", "", "--metrics-addr", "127.0.0.1:0",
+                    "--now", Pipeline.NOW, "--exit-when-idle", "3")
+    time.sleep(1.1)
+    after = int(time.time())
+    yield Pipeline(stack, database, events_file, before, after)
+    stack.sql(f"DROP DATABASE IF EXISTS {database}")
+    for future in admin.delete_topics([events_topic, dlq_topic]).values():
+        try:
+            future.result(30)
+        except Exception:  # a leftover topic only costs disk in the local stack
+            pass

@@ -48,5 +48,36 @@ for test in "${tests[@]}"; do
     check "promtool test rules $test" promtool test rules "$test"
 done
 
+# An alert without a firing case may never fire, one without a quiet case may
+# never stop, and one without its annotations leaves the operator guessing.
+# /usr/bin/python3 is the one Debian's docker-compose runs on, so has PyYAML.
+check "every alert has summary, description, a firing and a quiet test case" \
+    /usr/bin/python3 - deploy/prometheus/rules/*.yml -- "${tests[@]}" <<'PY'
+import sys, yaml
+args = sys.argv[1:]
+rule_files, test_files = args[:args.index("--")], args[args.index("--") + 1:]
+alerts, problems = [], []
+for path in rule_files:
+    for group in yaml.safe_load(open(path))["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                alerts.append(rule["alert"])
+                for key in ("summary", "description"):
+                    if not rule.get("annotations", {}).get(key, "").strip():
+                        problems.append(f"{rule['alert']}: no {key} annotation")
+firing, quiet = set(), set()
+for path in test_files:
+    for test in yaml.safe_load(open(path)).get("tests", []):
+        for case in test.get("alert_rule_test", []):
+            (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
+for alert in alerts:
+    if alert not in firing:
+        problems.append(f"{alert}: no test case where it fires")
+    if alert not in quiet:
+        problems.append(f"{alert}: no test case where it stays quiet")
+print("\n".join(problems))
+sys.exit(1 if problems else 0)
+PY
+
 echo "$passed passed, $failed failed"
 ((failed == 0))

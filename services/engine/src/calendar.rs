@@ -243,14 +243,20 @@ impl Calendar {
 
     /// The `n`th working day strictly after `date` (`n = 0` gives `date` itself).
     ///
-    /// `None` when the answer needs a year without a file, `date`'s own year included:
-    /// the calendar never guesses a year's holidays.
+    /// `None` when the answer needs a year without a file: the calendar never guesses a
+    /// year's holidays. Only the days counted are needed, so from the last day of a year
+    /// without a file the count runs in the next year's; `n = 0` needs `date`'s own year.
     pub fn nth_working_day_after(&self, date: NaiveDate, n: u32) -> Option<NaiveDate> {
-        let mut year = self.years.get(&date.year())?;
         if n == 0 {
-            return Some(date);
+            return self.years.get(&date.year()).map(|_| date);
         }
-        let mut skipped = year.working_up_to(date);
+        let first = date.succ_opt()?;
+        let mut year = self.years.get(&first.year())?;
+        let mut skipped = if first.year() == date.year() {
+            year.working_up_to(date)
+        } else {
+            0
+        };
         let mut remaining = n as usize;
         loop {
             let available = year.working.len() - skipped;
@@ -1034,6 +1040,12 @@ mod tests {
         );
         assert_eq!(cal().nth_working_day_after(d(2026, 12, 30), 2), None);
         assert_eq!(cal().nth_working_day_after(d(2022, 12, 30), 1), None);
+        // Sat 31 Dec 2022 needs no day of 2022: Sun 1 Jan 2023 and Mon 2 Jan are holidays,
+        // Tue 3 Jan the day 1 January moved to; Wed 4 Jan is the 1st working day.
+        assert_eq!(
+            cal().nth_working_day_after(d(2022, 12, 31), 1),
+            Some(d(2023, 1, 4))
+        );
         assert_eq!(cal().is_working_day(d(2027, 1, 4)), None);
         assert_eq!(cal().day(d(2022, 6, 1)), None);
     }

@@ -4,6 +4,11 @@
 //! distinct events in fold order and re-evaluates the hearing when one arrives or when its
 //! next deadline passes on the engine's clock. It returns the findings that changed, which
 //! the caller writes wherever it likes. It does no I/O and reads no wall clock.
+//!
+//! Its state can be saved and restored ([`Engine::snapshot`], [`Engine::restore`]); the
+//! format lives in the `snapshot` submodule.
+
+mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -16,6 +21,8 @@ use crate::hearing::{evaluate, fold_order};
 use crate::region::{Form, Region};
 use crate::rule::RulePacks;
 use crate::verdict::{Change, Finding, FindingKey};
+
+pub use snapshot::{SnapshotError, SNAPSHOT_FORMAT};
 
 /// What became of an ingested event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +98,8 @@ impl Engine {
         self.held.is_some()
     }
 
-    /// Evaluates every hearing that changed while holding, and resumes evaluating.
+    /// Evaluates every hearing that changed while holding, and resumes evaluating. Timers
+    /// that came due while holding fire at the next [`Engine::advance_to`].
     pub fn release(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
         let mut held: Vec<_> = self.held.take().unwrap_or_default().into_iter().collect();

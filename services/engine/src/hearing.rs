@@ -3,6 +3,9 @@
 //! [`evaluate`] is a pure function of the hearing's events, the as-of instant, the calendar
 //! and the rule packs. It does not know how the events arrived: the engine keeps them in
 //! fold order and calls it again whenever something changes or a deadline passes.
+//!
+//! The same fold can also report what each event did ([`trace`]), which `explain` turns
+//! into sentences; verdicts come only from [`evaluate`].
 
 use std::collections::BTreeMap;
 
@@ -67,12 +70,8 @@ pub fn evaluate(
         return evaluation;
     };
     let zone = first.region.zone();
-    let receipt = events[..due].iter().find_map(|e| match e.body {
-        Body::ApplicationReceived(_) => Some(local_date(e.occurred_at, zone)),
-        _ => None,
-    });
-    let pack = packs.in_force(receipt.unwrap_or_else(|| local_date(first.occurred_at, zone)));
-    let fold = Fold::run(&events[..due], zone, pack, calendar);
+    let (receipt, pack) = receipt_and_pack(&events[..due], zone, packs);
+    let fold = Fold::run(&events[..due], zone, pack, calendar, None);
     let mut ctx = Context {
         first,
         zone,
@@ -98,6 +97,101 @@ pub fn evaluate(
     evaluation
 }
 
+/// The receipt date (of the first `application_received`) and the rule pack in force then,
+/// or at the first event's date when there is no receipt. `due` is not empty.
+fn receipt_and_pack<'p>(
+    due: &[Event],
+    zone: Tz,
+    packs: &'p RulePacks,
+) -> (Option<NaiveDate>, &'p RulePack) {
+    let receipt = due.iter().find_map(|e| match e.body {
+        Body::ApplicationReceived(_) => Some(local_date(e.occurred_at, zone)),
+        _ => None,
+    });
+    let pack = packs.in_force(receipt.unwrap_or_else(|| local_date(due[0].occurred_at, zone)));
+    (receipt, pack)
+}
+
+/// What folding a hearing's due events found, event by event: the material of
+/// explanations. It holds no verdict.
+#[derive(Debug, Clone)]
+pub struct Trace<'p> {
+    /// The receipt date, when there is an `application_received`.
+    pub receipt: Option<NaiveDate>,
+    /// The rule pack the hearing uses.
+    pub pack: &'p RulePack,
+    /// The protocol deadline's base from the hearing dates set and moved (before
+    /// `held_on`, which wins over it).
+    pub protocol_base: Option<NaiveDate>,
+    /// The `held_on` that counts (the last in fold order).
+    pub held_on: Option<NaiveDate>,
+    /// The first cancellation's instant.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// One effect per due event, in fold order.
+    pub effects: Vec<Effect>,
+}
+
+/// What one event did to the hearing when folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The first `application_received`: it sets the receipt and the rule pack, and its
+    /// hearing date does what the [`DateEffect`] says.
+    Receipt(DateEffect),
+    /// A later `application_received`: it changes nothing.
+    LaterReceipt,
+    /// A `hearing_rescheduled`, with what its date did.
+    Rescheduled(DateEffect),
+    /// A `hearing_cancelled`; only the first counts.
+    Cancelled { first: bool },
+    /// A `hearing_held`; the last one counts.
+    Held,
+    /// An appearance of a document on a channel; only the first is its publication.
+    Published { first: bool },
+}
+
+/// What a new hearing date did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateEffect {
+    /// It is the hearing date in force and the protocol deadline's base; `previous` is the
+    /// base it replaced.
+    Set {
+        date: NaiveDate,
+        previous: Option<NaiveDate>,
+    },
+    /// It is the hearing date in force, but the protocol deadline from `base` had passed
+    /// (its last day was `last_day`), so that deadline stays.
+    DeadlinePassed {
+        date: NaiveDate,
+        base: NaiveDate,
+        last_day: NaiveDate,
+    },
+    /// It came after the cancellation and changes nothing.
+    AfterCancellation,
+}
+
+/// Folds a hearing's events (all of one hearing, in fold order) that are due at `as_of`,
+/// as [`evaluate`] does, and says what each did. `None` when no event is due.
+pub fn trace<'p>(
+    events: &[Event],
+    as_of: DateTime<Utc>,
+    calendar: &Calendar,
+    packs: &'p RulePacks,
+) -> Option<Trace<'p>> {
+    let due = &events[..events.partition_point(|e| e.occurred_at <= as_of)];
+    let zone = due.first()?.region.zone();
+    let (receipt, pack) = receipt_and_pack(due, zone, packs);
+    let mut effects = Vec::with_capacity(due.len());
+    let fold = Fold::run(due, zone, pack, calendar, Some(&mut effects));
+    Some(Trace {
+        receipt,
+        pack,
+        protocol_base: fold.protocol_base,
+        held_on: fold.held_on,
+        cancelled_at: fold.cancelled_at,
+        effects,
+    })
+}
+
 /// A document's first appearance on a channel, with the hearing date in force then.
 struct FirstPublication<'a> {
     event: &'a Event,
@@ -115,7 +209,14 @@ struct Fold<'a> {
 }
 
 impl<'a> Fold<'a> {
-    fn run(events: &'a [Event], zone: Tz, pack: &RulePack, calendar: &Calendar) -> Fold<'a> {
+    /// Folds `events`; with `effects`, records what each one did.
+    fn run(
+        events: &'a [Event],
+        zone: Tz,
+        pack: &RulePack,
+        calendar: &Calendar,
+        mut effects: Option<&mut Vec<Effect>>,
+    ) -> Fold<'a> {
         let mut fold = Fold {
             protocol_base: None,
             held_on: None,
@@ -126,28 +227,43 @@ impl<'a> Fold<'a> {
         let mut received = false;
         for event in events {
             let at = event.occurred_at;
-            match &event.body {
+            let effect = match &event.body {
                 Body::ApplicationReceived(date) if !received => {
                     received = true;
-                    fold.set_date(*date, at, zone, pack, calendar, &mut hearing_on);
+                    let set = fold.set_date(*date, at, zone, pack, calendar, &mut hearing_on);
+                    Effect::Receipt(set)
                 }
-                Body::ApplicationReceived(_) => {}
-                Body::Rescheduled(date) => {
-                    fold.set_date(*date, at, zone, pack, calendar, &mut hearing_on)
-                }
+                Body::ApplicationReceived(_) => Effect::LaterReceipt,
+                Body::Rescheduled(date) => Effect::Rescheduled(fold.set_date(
+                    *date,
+                    at,
+                    zone,
+                    pack,
+                    calendar,
+                    &mut hearing_on,
+                )),
                 Body::Cancelled => {
+                    let first = fold.cancelled_at.is_none();
                     fold.cancelled_at.get_or_insert(at);
+                    Effect::Cancelled { first }
                 }
-                Body::Held { held_on } => fold.held_on = Some(*held_on),
+                Body::Held { held_on } => {
+                    fold.held_on = Some(*held_on);
+                    Effect::Held
+                }
                 Body::Published(publication) => {
-                    fold.firsts
-                        .entry((publication.document, publication.channel))
-                        .or_insert(FirstPublication {
-                            event,
-                            publication,
-                            hearing_on,
-                        });
+                    let key = (publication.document, publication.channel);
+                    let first = !fold.firsts.contains_key(&key);
+                    fold.firsts.entry(key).or_insert(FirstPublication {
+                        event,
+                        publication,
+                        hearing_on,
+                    });
+                    Effect::Published { first }
                 }
+            };
+            if let Some(effects) = effects.as_deref_mut() {
+                effects.push(effect);
             }
         }
         fold
@@ -163,9 +279,9 @@ impl<'a> Fold<'a> {
         pack: &RulePack,
         calendar: &Calendar,
         hearing_on: &mut Option<NaiveDate>,
-    ) {
+    ) -> DateEffect {
         if self.cancelled_at.is_some() {
-            return;
+            return DateEffect::AfterCancellation;
         }
         let date = match date {
             HearingDate::MeetingAt(t) => local_date(t, zone),
@@ -174,10 +290,18 @@ impl<'a> Fold<'a> {
         *hearing_on = Some(date);
         let passed = self.protocol_base.and_then(|base| {
             let last = calendar.nth_working_day_after(base, pack.protocol_working_days)?;
-            Some(end_of_day(last, zone) <= at)
+            (end_of_day(last, zone) <= at).then_some((base, last))
         });
-        if passed != Some(true) {
-            self.protocol_base = Some(date);
+        match passed {
+            Some((base, last_day)) => DateEffect::DeadlinePassed {
+                date,
+                base,
+                last_day,
+            },
+            None => DateEffect::Set {
+                date,
+                previous: self.protocol_base.replace(date),
+            },
         }
     }
 }

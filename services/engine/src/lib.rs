@@ -8,7 +8,8 @@
 //! - [`rule`]: the rules and the dated rule packs that parametrise them.
 //! - [`verdict`]: findings (violations and placements) and their identities.
 //! - [`hearing`]: evaluating one hearing's events at an instant.
-//! - [`engine`]: the streaming engine: hearings, timers, changes.
+//! - [`engine`]: the streaming engine: hearings, timers, changes, and its snapshots.
+//! - [`explain`]: one hearing's timeline, deadlines and verdicts, explained.
 //! - [`rollup`]: the report's two monthly tables, from findings.
 //! - [`report`]: the report rendered as text, tables and JSON.
 //! - [`simulate`]: scenarios of events, for demos, tests and benchmarks.
@@ -16,6 +17,7 @@
 pub mod calendar;
 pub mod engine;
 pub mod event;
+pub mod explain;
 pub mod hearing;
 pub mod region;
 pub mod report;

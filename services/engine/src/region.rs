@@ -11,7 +11,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 /// One of the 20 regions whose local executive bodies publish hearing documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// It serializes as its code (`"KZ-71"`), never as its position, so stored state and
+/// JSON outputs stay readable and survive any change of the table's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Region(u8);
 
 /// Code, report name and zone of each region, in the report's row order.
@@ -80,6 +83,20 @@ impl FromStr for Region {
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
+    }
+}
+
+impl Serialize for Region {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Region {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        code.parse()
+            .map_err(|()| serde::de::Error::custom(format!("unknown region {code:?}")))
     }
 }
 
@@ -168,5 +185,14 @@ mod tests {
             assert_eq!(c.as_str().parse::<Channel>(), Ok(*c));
         }
         assert!("website".parse::<Channel>().is_err());
+    }
+
+    #[test]
+    fn a_region_serializes_as_its_code() {
+        let region: Region = "KZ-39".parse().unwrap();
+        let json = serde_json::to_string(&region).unwrap();
+        assert_eq!(json, "\"KZ-39\"");
+        assert_eq!(serde_json::from_str::<Region>(&json).unwrap(), region);
+        assert!(serde_json::from_str::<Region>("\"KZ-99\"").is_err());
     }
 }

@@ -30,10 +30,12 @@ pub enum Count {
 pub struct Column {
     /// The column's name in JSON, CSV and SQL.
     pub name: &'static str,
-    /// The group header above it in the ministry's table.
-    pub group: &'static str,
+    /// The group headers above it in the ministry's table, outermost first; neighbouring
+    /// columns with the same groups share one merged header cell.
+    pub groups: &'static [&'static str],
     /// Its own header in the ministry's table.
     pub header: &'static str,
+    /// What the column counts.
     pub count: Count,
 }
 
@@ -41,6 +43,14 @@ impl Column {
     /// Whether the column counts violations (and so adds to `total`).
     pub fn is_violation(&self) -> bool {
         matches!(self.count, Count::Violations { .. })
+    }
+
+    /// The headers from the outermost group down to the column's own, joined for formats
+    /// that have one header line, such as "Нарушения: Объявления: Размещен задним числом".
+    pub fn label(&self) -> String {
+        let mut parts = self.groups.to_vec();
+        parts.push(self.header);
+        parts.join(": ")
     }
 
     /// Whether `finding` counts in this column (the month aside).
@@ -68,6 +78,89 @@ pub struct TableSpec {
     pub columns: &'static [Column],
 }
 
+/// One cell of a table's grouped header: its text and the grid area it covers.
+///
+/// The grid's columns are the row number, the region, the table's columns and the total;
+/// its rows are the header's levels, from the outermost group down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderCell {
+    pub text: &'static str,
+    /// The first header row it covers, from 0.
+    pub row: usize,
+    /// The first grid column it covers, from 0.
+    pub col: usize,
+    /// How many header rows it spans (at least 1).
+    pub rows: usize,
+    /// How many grid columns it spans (at least 1).
+    pub cols: usize,
+}
+
+/// The header of the row-number column, as in the seed report.
+pub const ROW_NUMBER_HEADER: &str = "№ п/п";
+/// The header of the region column, as in the seed report.
+pub const REGION_HEADER: &str = "МИО";
+
+impl TableSpec {
+    /// How many header rows the ministry's layout needs: the deepest column's groups and
+    /// its own header.
+    pub fn header_depth(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|c| c.groups.len() + 1)
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// The ministry's grouped header: neighbouring columns under the same group share one
+    /// cell spanning them; a column's own header reaches down to the last header row; the
+    /// row number, region and total columns span every header row.
+    pub fn header_cells(&self) -> Vec<HeaderCell> {
+        let depth = self.header_depth();
+        let last = self.columns.len() + 2;
+        let spanning = |text, col| HeaderCell {
+            text,
+            row: 0,
+            col,
+            rows: depth,
+            cols: 1,
+        };
+        let mut cells = vec![spanning(ROW_NUMBER_HEADER, 0), spanning(REGION_HEADER, 1)];
+        for level in 0..depth {
+            let mut j = 0;
+            while j < self.columns.len() {
+                let groups = self.columns[j].groups;
+                if groups.len() == level {
+                    cells.push(HeaderCell {
+                        text: self.columns[j].header,
+                        row: level,
+                        col: j + 2,
+                        rows: depth - level,
+                        cols: 1,
+                    });
+                } else if groups.len() > level {
+                    let prefix = &groups[..=level];
+                    let run = self.columns[j..]
+                        .iter()
+                        .take_while(|c| c.groups.len() > level && &c.groups[..=level] == prefix)
+                        .count();
+                    cells.push(HeaderCell {
+                        text: groups[level],
+                        row: level,
+                        col: j + 2,
+                        rows: 1,
+                        cols: run,
+                    });
+                    j += run;
+                    continue;
+                }
+                j += 1;
+            }
+        }
+        cells.push(spanning(TOTAL_HEADER, last));
+        cells
+    }
+}
+
 /// The name and header of the last column, the sum of the violation columns.
 pub const TOTAL: &str = "total";
 /// The Russian header of the total column and of the totals row.
@@ -77,7 +170,7 @@ const fn placements(name: &'static str, header: &'static str, document: Document
     let channel = Channel::InformationSystem;
     Column {
         name,
-        group: "Размещение",
+        groups: &["Размещение"],
         header,
         count: Count::Placements { document, channel },
     }
@@ -85,14 +178,14 @@ const fn placements(name: &'static str, header: &'static str, document: Document
 
 const fn violations(
     name: &'static str,
-    group: &'static str,
+    groups: &'static [&'static str],
     header: &'static str,
     rule: Rule,
     channel: Option<Channel>,
 ) -> Column {
     Column {
         name,
-        group,
+        groups,
         header,
         count: Count::Violations { rule, channel },
     }
@@ -100,9 +193,13 @@ const fn violations(
 
 const IS: Option<Channel> = Some(Channel::InformationSystem);
 const MIO: Option<Channel> = Some(Channel::MioWebsite);
-const ANNOUNCEMENTS: &str = "Нарушения: объявления";
-const PROTOCOLS: &str = "Нарушения: протоколы";
-const DISCUSSION_PROTOCOLS: &str = "Протоколы публичных обсуждений";
+// The group headers of the seed report's tables, outermost first.
+const VIOLATIONS: &[&str] = &["Нарушения"];
+const ANNOUNCEMENTS: &[&str] = &["Нарушения", "Объявления"];
+const PROTOCOLS: &[&str] = &["Нарушения", "Протоколы"];
+const DISCUSSION_PROTOCOLS: &[&str] = &["Нарушения", "Протоколы публичных обсуждений"];
+const DISCUSSION_PROTOCOLS_MISSING: &[&str] =
+    &["Нарушения", "Протоколы публичных обсуждений", "Отсутствует"];
 
 /// Table 1: open meetings.
 pub const OPEN_MEETINGS: TableSpec = TableSpec {
@@ -114,7 +211,7 @@ pub const OPEN_MEETINGS: TableSpec = TableSpec {
         placements("protocols", "Протоколы", Document::Protocol),
         violations(
             "section_mismatch",
-            "Нарушения",
+            VIOLATIONS,
             "Несоответствие рубрике «Общественные слушания»",
             Rule::SectionMismatch,
             None,
@@ -227,15 +324,15 @@ pub const PUBLIC_DISCUSSIONS: TableSpec = TableSpec {
         ),
         violations(
             "protocol_missing_information_system",
-            DISCUSSION_PROTOCOLS,
-            "Отсутствует: Информационная система",
+            DISCUSSION_PROTOCOLS_MISSING,
+            "Информационная система",
             Rule::ProtocolMissing,
             IS,
         ),
         violations(
             "protocol_missing_mio_website",
-            DISCUSSION_PROTOCOLS,
-            "Отсутствует: ИР МИО",
+            DISCUSSION_PROTOCOLS_MISSING,
+            "ИР МИО",
             Rule::ProtocolMissing,
             MIO,
         ),
@@ -380,5 +477,92 @@ impl Rollup {
             Form::OpenMeeting => &mut self.open_meetings,
             Form::PublicDiscussion => &mut self.public_discussions,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(spec: &TableSpec, text: &str, row: usize) -> HeaderCell {
+        *spec
+            .header_cells()
+            .iter()
+            .find(|c| c.text == text && c.row == row)
+            .unwrap_or_else(|| panic!("{}: no header {text:?} in row {row}", spec.name))
+    }
+
+    /// Every grid position of the header is covered by exactly one cell.
+    fn assert_tiles(spec: &TableSpec) {
+        let width = spec.columns.len() + 3;
+        let mut covered = vec![vec![0; width]; spec.header_depth()];
+        for c in spec.header_cells() {
+            for row in &mut covered[c.row..c.row + c.rows] {
+                for n in &mut row[c.col..c.col + c.cols] {
+                    *n += 1;
+                }
+            }
+        }
+        assert!(
+            covered.iter().flatten().all(|n| *n == 1),
+            "{}: {covered:?}",
+            spec.name
+        );
+    }
+
+    #[test]
+    fn table_1_header_is_laid_out_like_the_seed_report() {
+        let spec = &OPEN_MEETINGS;
+        assert_eq!(spec.header_depth(), 3);
+        assert_tiles(spec);
+        // Grid columns: 0 №, 1 МИО, 2..=15 the 14 columns, 16 the total.
+        let at = |c: HeaderCell| (c.row, c.col, c.rows, c.cols);
+        assert_eq!(at(cell(spec, "№ п/п", 0)), (0, 0, 3, 1));
+        assert_eq!(at(cell(spec, "Размещение", 0)), (0, 2, 1, 2));
+        assert_eq!(at(cell(spec, "Нарушения", 0)), (0, 4, 1, 12));
+        assert_eq!(at(cell(spec, "Итого", 0)), (0, 16, 3, 1));
+        // Under «Размещение» the placements reach the bottom; under «Нарушения» the
+        // section column too, beside the announcement (5) and protocol (6) groups.
+        assert_eq!(
+            at(cell(
+                spec,
+                "Несоответствие рубрике «Общественные слушания»",
+                1
+            )),
+            (1, 4, 2, 1)
+        );
+        let groups: Vec<_> = spec
+            .header_cells()
+            .into_iter()
+            .filter(|c| c.row == 1 && c.rows == 1)
+            .map(at)
+            .collect();
+        assert_eq!(groups, [(1, 5, 1, 5), (1, 10, 1, 6)]);
+        assert_eq!(at(cell(spec, "Отсутствует объявление", 2)), (2, 5, 1, 1));
+        assert_eq!(
+            at(cell(spec, "Нарушение сроков (более 4 рабочих дней)", 2)),
+            (2, 15, 1, 1)
+        );
+    }
+
+    #[test]
+    fn table_2_header_is_laid_out_like_the_seed_report() {
+        let spec = &PUBLIC_DISCUSSIONS;
+        assert_eq!(spec.header_depth(), 4);
+        assert_tiles(spec);
+        // Grid columns: 0 №, 1 МИО, 2..=8 the 7 columns, 9 the total.
+        let at = |c: HeaderCell| (c.row, c.col, c.rows, c.cols);
+        assert_eq!(at(cell(spec, "Размещение", 0)), (0, 2, 1, 2));
+        assert_eq!(at(cell(spec, "Объявлений", 1)), (1, 2, 3, 1));
+        assert_eq!(at(cell(spec, "Нарушения", 0)), (0, 4, 1, 5));
+        assert_eq!(
+            at(cell(spec, "Протоколы публичных обсуждений", 1)),
+            (1, 4, 1, 5)
+        );
+        assert_eq!(at(cell(spec, "Размещен задним числом", 2)), (2, 4, 2, 1));
+        assert_eq!(at(cell(spec, "Отсутствует", 2)), (2, 6, 1, 2));
+        assert_eq!(at(cell(spec, "Информационная система", 3)), (3, 6, 1, 1));
+        assert_eq!(at(cell(spec, "ИР МИО", 3)), (3, 7, 1, 1));
+        assert_eq!(at(cell(spec, "Итого", 0)), (0, 9, 4, 1));
     }
 }

@@ -524,3 +524,236 @@ fn the_document_and_channel_of_a_finding_are_in_its_id() {
     );
     let _ = Document::ALL;
 }
+
+/// The shipped calendar files as (name, text).
+fn calendar_files() -> Vec<(String, String)> {
+    [
+        (
+            "2023.toml",
+            include_str!("../../../data/calendar/2023.toml"),
+        ),
+        (
+            "2024.toml",
+            include_str!("../../../data/calendar/2024.toml"),
+        ),
+        (
+            "2025.toml",
+            include_str!("../../../data/calendar/2025.toml"),
+        ),
+        (
+            "2026.toml",
+            include_str!("../../../data/calendar/2026.toml"),
+        ),
+    ]
+    .iter()
+    .map(|&(name, text)| (name.to_string(), text.to_string()))
+    .collect()
+}
+
+/// The shipped calendar with `extra` TOML appended to the named year's file: a transfer
+/// order published after the year's file was made, say.
+fn calendar_with(year: i32, extra: &str) -> Arc<Calendar> {
+    let mut files = calendar_files();
+    for (name, text) in &mut files {
+        if *name == format!("{year}.toml") {
+            text.push('\n');
+            text.push_str(extra);
+        }
+    }
+    Arc::new(Calendar::from_files(&files).unwrap())
+}
+
+fn transfer(date: &str, working: bool) -> String {
+    format!(
+        "[[transfer]]\ndate = \"{date}\"\nworking = {working}\n\
+         source = \"test order\"\nverified = false\n"
+    )
+}
+
+/// The protocol rules of the active findings: (rule, channel, deadline day).
+fn protocol_verdicts(engine: &Engine) -> Vec<(Rule, Channel, Option<NaiveDate>)> {
+    let mut verdicts: Vec<_> = engine
+        .findings()
+        .filter_map(|f| match f {
+            Finding::Violation(v) => Some((v.rule, v.channel, v.deadline_on)),
+            Finding::Placement(_) => None,
+        })
+        .collect();
+    verdicts.sort();
+    verdicts
+}
+
+/// A meeting held on Tuesday 6 May 2025, announced in time; `protocols` are (channel,
+/// publication instant).
+fn held_on_6_may(protocols: &[(&str, &str)]) -> Hearing {
+    let mut h = Hearing::open_meeting();
+    h.received("2025-03-20T10:00:00+05:00", "2025-05-06T11:00:00+05:00")
+        .published_both("announcement", "2025-03-20T12:00:00+05:00")
+        .push(
+            "hearing_held",
+            "2025-05-06T18:00:00+05:00",
+            json!({ "held_on": "2025-05-06" }),
+        );
+    for (channel, at) in protocols {
+        h.published("protocol", channel, at, at[..10].into());
+    }
+    h
+}
+
+#[test]
+fn a_transfer_order_adding_a_working_saturday_brings_a_deadline_forward_and_fires_it() {
+    // Builtin: 4 working days after Tue 6 May are 8, 12, 13, 14 May (7 and 9 May holidays,
+    // 10-11 weekend): the deadline passes at 2025-05-14T19:00Z. An order making Saturday
+    // 10 May a working day gives 8, 10, 12, 13: the deadline passed at 2025-05-13T19:00Z.
+    let h = held_on_6_may(&[]);
+    let mut engine = engine_at("2025-05-14T12:00:00Z");
+    for e in &h.events {
+        engine.ingest(e.clone());
+    }
+    assert!(protocol_verdicts(&engine).is_empty());
+    assert_eq!(engine.next_timer(), Some(t("2025-05-14T19:00:00Z")));
+
+    let changes = engine.set_calendar(calendar_with(2025, &transfer("2025-05-10", true)));
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|c| c.active));
+    let may_13 = Some(day("2025-05-13"));
+    assert_eq!(
+        protocol_verdicts(&engine),
+        vec![
+            (Rule::ProtocolMissing, IS, may_13),
+            (Rule::ProtocolMissing, MIO, may_13)
+        ]
+    );
+    assert_eq!(engine.next_timer(), None);
+
+    // The order is withdrawn: both are retracted and the timer is back.
+    let changes = engine.set_calendar(Arc::new(Calendar::builtin()));
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|c| !c.active));
+    assert_eq!(engine.next_timer(), Some(t("2025-05-14T19:00:00Z")));
+}
+
+#[test]
+fn a_transfer_order_adding_a_day_off_moves_a_deadline_and_changes_late_verdicts() {
+    // Protocols on the portal on 14 May and on the website on 15 May. Builtin deadline
+    // 14 May: the website's is late. With Saturday 10 May working (deadline 13 May) both
+    // are late, the website's with the new deadline. With Monday 12 May a day off instead
+    // (8, 13, 14, 15 May: deadline 15 May) neither is late.
+    let h = held_on_6_may(&[
+        ("information_system", "2025-05-14T10:00:00+05:00"),
+        ("mio_website", "2025-05-15T10:00:00+05:00"),
+    ]);
+    let mut engine = engine_at("2025-06-01T00:00:00Z");
+    for e in &h.events {
+        engine.ingest(e.clone());
+    }
+    assert_eq!(
+        protocol_verdicts(&engine),
+        vec![(Rule::ProtocolLate, MIO, Some(day("2025-05-14")))]
+    );
+
+    let changes = engine.set_calendar(calendar_with(2025, &transfer("2025-05-10", true)));
+    let emitted: Vec<_> = changes
+        .iter()
+        .map(|c| match &c.finding {
+            Finding::Violation(v) => (c.active, v.channel, v.deadline_on),
+            Finding::Placement(_) => panic!("placements do not change"),
+        })
+        .collect();
+    let may_13 = Some(day("2025-05-13"));
+    assert_eq!(emitted, vec![(true, IS, may_13), (true, MIO, may_13)]);
+
+    let changes = engine.set_calendar(calendar_with(2025, &transfer("2025-05-12", false)));
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|c| !c.active));
+    assert!(protocol_verdicts(&engine).is_empty());
+}
+
+#[test]
+fn a_deadline_needing_a_year_without_calendar_data_waits_for_it() {
+    // The discussion ends on Monday 28 December 2026: its working days after are 29, 30
+    // and 31 December; the 4th is in 2027, which has no file. No verdict, no timer, one
+    // hearing waiting, however late the clock.
+    let mut h = Hearing::public_discussion();
+    h.received("2026-11-20T10:00:00+05:00", "2026-12-28");
+    let mut engine = engine_at("2027-06-01T00:00:00Z");
+    engine.ingest(h.events[0].clone());
+    assert!(protocol_verdicts(&engine).is_empty());
+    assert_eq!(engine.waiting_for_calendar(), 1);
+    assert_eq!(engine.pending_timers(), 0);
+
+    // With a 2027 file: Fri 1 Jan and Sat 2 Jan are holidays, the 2nd moves to Mon 4 Jan
+    // (Sun 3 Jan is a weekend day), so Tue 5 Jan is the 4th working day.
+    let holiday = |date: &str, moves: bool| {
+        format!(
+            "[[holiday]]\ndate = \"{date}\"\nname = \"test\"\nmoves_if_weekend = {moves}\n\
+             source = \"test\"\nverified = false\n"
+        )
+    };
+    let y2027 = format!(
+        "year = 2027\n{}{}{}",
+        holiday("2027-01-01", true),
+        holiday("2027-01-02", true),
+        holiday("2027-01-07", false)
+    );
+    let mut files = calendar_files();
+    files.push(("2027.toml".to_string(), y2027));
+    let calendar = Calendar::from_files(&files).unwrap();
+    let changes = engine.set_calendar(Arc::new(calendar));
+    assert_eq!(changes.len(), 2);
+    let jan_5 = Some(day("2027-01-05"));
+    assert_eq!(
+        protocol_verdicts(&engine),
+        vec![
+            (Rule::ProtocolMissing, IS, jan_5),
+            (Rule::ProtocolMissing, MIO, jan_5)
+        ]
+    );
+    assert_eq!(engine.waiting_for_calendar(), 0);
+}
+
+#[test]
+fn a_hearing_on_the_last_day_of_a_year_without_calendar_data_counts_from_the_next_year() {
+    // Found by the oracle. Held Saturday 31 December 2022 in Almaty (UTC+6 then); 2022
+    // has no file, but the days counted are all in 2023: Sun 1 and Mon 2 January are
+    // holidays, Tue 3 January is the day 1 January moved to, then Wed 4 (1), Thu 5 (2),
+    // Fri 6 (3), Sat 7 and Sun 8 off, Mon 9 January (4). The deadline passes at the end of
+    // 9 January in UTC+6: 2023-01-09T18:00Z.
+    let mut h = Hearing::open_meeting();
+    h.region = "KZ-71";
+    h.received("2022-11-25T10:00:00+06:00", "2022-12-31T11:00:00+06:00");
+    assert!(h.rules("2023-01-09T17:59:59Z").is_empty());
+    let v = h.violations("2023-01-09T18:00:00Z");
+    assert_eq!(v.len(), 2);
+    assert!(v.iter().all(|v| v.rule == Rule::ProtocolMissing
+        && v.deadline_on == Some(day("2023-01-09"))
+        && v.deadline_at == Some(t("2023-01-09T18:00:00Z"))));
+}
+
+#[test]
+fn a_restore_with_calendar_data_changed_meanwhile_returns_the_changes() {
+    // As in the working-Saturday test: a snapshot taken under the shipped calendar on
+    // 14 May, restored with the order making 10 May a working day, fires both protocols'
+    // missing verdicts with the 13 May deadline; restored with the same data, nothing.
+    let h = held_on_6_may(&[]);
+    let mut engine = engine_at("2025-05-14T12:00:00Z");
+    for e in &h.events {
+        engine.ingest(e.clone());
+    }
+    let bytes = engine.snapshot();
+    let packs = Arc::new(RulePacks::builtin());
+    let (_, same) = Engine::restore(&bytes, Arc::new(Calendar::builtin()), packs.clone()).unwrap();
+    assert!(same.is_empty());
+    let calendar = calendar_with(2025, &transfer("2025-05-10", true));
+    let (restored, changes) = Engine::restore(&bytes, calendar, packs).unwrap();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|c| c.active));
+    let may_13 = Some(day("2025-05-13"));
+    assert_eq!(
+        protocol_verdicts(&restored),
+        vec![
+            (Rule::ProtocolMissing, IS, may_13),
+            (Rule::ProtocolMissing, MIO, may_13)
+        ]
+    );
+}

@@ -36,8 +36,12 @@ pub enum Command {
     Run(RunArgs),
     /// The engine in-process over an NDJSON file of events; no services needed.
     Replay(ReplayArgs),
+    /// One hearing's timeline, deadlines and verdicts, explained, from a file of events.
+    Explain(ExplainArgs),
     /// The monthly report read back from ClickHouse.
     Report(ReportArgs),
+    /// The hearings behind a cell of the report, with their evidence, from ClickHouse.
+    Violations(ViolationsArgs),
     /// Working days and days off of a year, with the reason for each day off.
     Calendar(CalendarArgs),
     /// Writes a scenario's events as NDJSON.
@@ -127,6 +131,16 @@ pub struct RunArgs {
     /// timer is due, after this many seconds without new events.
     #[arg(long, value_name = "SECONDS")]
     pub exit_when_idle: Option<u64>,
+
+    /// Least seconds between two snapshots of a partition's state (kept in ClickHouse,
+    /// so a restart reads on from the snapshot instead of from the beginning).
+    #[arg(
+        long,
+        env = "HEARWATCH_SNAPSHOT_EVERY",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    pub snapshot_every: u64,
 }
 
 /// Report formats.
@@ -140,6 +154,10 @@ pub enum ReportFormat {
     Csv,
     /// Markdown tables and text.
     Markdown,
+    /// One self-contained HTML page with both tables and the text.
+    Html,
+    /// An Excel workbook: a sheet per table and one with the text (needs --output).
+    Xlsx,
     /// Every active violation, one JSON object per line (replay only).
     Ndjson,
 }
@@ -244,4 +262,82 @@ pub struct MigrateArgs {
 
     #[command(flatten)]
     pub clickhouse: ClickHouseArgs,
+}
+
+/// Formats of a list of violations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns for a terminal.
+    Table,
+    /// A JSON array of objects.
+    Json,
+    /// A header line, then one line per violation.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ViolationsArgs {
+    /// The month the violations count in, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+
+    /// Only this region, by code (KZ-71 ... KZ-62).
+    #[arg(long, value_name = "CODE")]
+    pub region: Option<String>,
+
+    /// Only this rule (`protocol_missing`), or a violation column of the report
+    /// (`protocol_missing_mio_website`: the rule on one channel).
+    #[arg(long, value_name = "RULE")]
+    pub rule: Option<String>,
+
+    /// Only this form: `open_meeting` (Table 1) or `public_discussion` (Table 2).
+    #[arg(long, value_name = "FORM")]
+    pub form: Option<String>,
+
+    /// Knowledge time: the violations as the pipeline knew them at this instant (RFC 3339).
+    #[arg(long, value_name = "K")]
+    pub known_at: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub clickhouse: ClickHouseArgs,
+}
+
+/// Formats of an explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Sentences and lists for a terminal.
+    Text,
+    /// The explanation as one JSON object.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// NDJSON file of events (`-` for standard input); only the hearing's are used.
+    #[arg(long, value_name = "FILE")]
+    pub events: PathBuf,
+
+    /// The hearing's id.
+    #[arg(long, value_name = "ID")]
+    pub hearing: String,
+
+    /// Event time: the engine's clock stands here; only events that occurred by then count
+    /// (RFC 3339) [default: now].
+    #[arg(long, value_name = "T")]
+    pub as_of: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+
+    #[command(flatten)]
+    pub data: DataArgs,
 }

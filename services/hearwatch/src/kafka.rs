@@ -128,7 +128,7 @@ pub async fn produce(args: &ProduceArgs, file: &FileConfig) -> Result<()> {
             wait(in_flight.pop_front()).await?;
         }
         sent += 1;
-        if sent % 100_000 == 0 {
+        if sent.is_multiple_of(100_000) {
             info!(sent, total = lines.len(), "producing");
         }
     }

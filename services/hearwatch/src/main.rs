@@ -1,22 +1,27 @@
 //! `hearwatch`: the command-line entry point.
 //!
 //! - `cli`: commands and flags; `config`: settings from flags, environment and file.
-//! - `replay`, `simulate`, `calendar`: commands that need no services.
+//! - `replay`, `explain`, `simulate`, `calendar`: commands that need no services.
 //! - `processor`: `hearwatch run`, Kafka in and ClickHouse out; `kafka`: clients,
 //!   dead letters and `produce`; `warehouse`: ClickHouse schema, rows and queries;
 //!   `metrics`: Prometheus metrics and `/metrics`.
-//! - `output`: reading inputs and writing outputs whole.
+//! - `output`: reading inputs and writing outputs whole; `xlsx`: the report as a workbook.
+//! - `violations`: `hearwatch violations`, the hearings behind a cell, from ClickHouse.
 
 mod calendar;
 mod cli;
 mod config;
+mod explain;
 mod kafka;
 mod metrics;
 mod output;
 mod processor;
 mod replay;
 mod simulate;
+mod snapshots;
+mod violations;
 mod warehouse;
+mod xlsx;
 
 use std::time::Duration;
 
@@ -50,10 +55,12 @@ fn dispatch(cli: Cli) -> Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match &cli.command {
         Command::Replay(args) => replay::run(args, &file),
+        Command::Explain(args) => explain::run(args, &file),
         Command::Simulate(args) => simulate::run(args, &file),
         Command::Calendar(args) => calendar::run(args, &file),
         Command::Run(args) => runtime()?.block_on(run(args, &file)),
         Command::Report(args) => runtime()?.block_on(report(args, &file)),
+        Command::Violations(args) => runtime()?.block_on(violations::run(args, &file)),
         Command::Produce(args) => runtime()?.block_on(kafka::produce(args, &file)),
         Command::Migrate(args) => runtime()?.block_on(migrate(args, &file)),
     }
@@ -94,6 +101,7 @@ async fn run(args: &RunArgs, file: &FileConfig) -> Result<()> {
         packs,
         now,
         exit_when_idle: args.exit_when_idle.map(Duration::from_secs),
+        snapshot_every: Duration::from_secs(args.snapshot_every),
         metrics,
     };
     let result = processor::run(settings, shutdown_signal()).await;
@@ -138,10 +146,11 @@ async fn report(args: &ReportArgs, file: &FileConfig) -> Result<()> {
     if args.output.format == ReportFormat::Ndjson {
         anyhow::bail!("--format ndjson is for replay; use `hearwatch violations` or the `violations` view in ClickHouse");
     }
+    replay::check_destination(args.output.format, args.output.output.as_deref())?;
     let client = warehouse::client(&config);
     let rollup = warehouse::rollup(&client, &config.database, month, known_at).await?;
-    let text = hearwatch_engine::report::render(&rollup, replay::report_format(args.output.format));
-    write_output(args.output.output.as_deref(), text.as_bytes())
+    let bytes = replay::render_report(&rollup, args.output.format)?;
+    write_output(args.output.output.as_deref(), &bytes)
 }
 
 async fn migrate(args: &MigrateArgs, file: &FileConfig) -> Result<()> {

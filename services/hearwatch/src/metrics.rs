@@ -10,13 +10,14 @@
 //! and a dashboard shows a zero instead of "no data" for a reason or rule that never
 //! happened. This module owns the names and labels; when to count is the processor's call.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 use hearwatch_engine::event::DlqReason;
 use hearwatch_engine::region::{Channel, Region};
 use hearwatch_engine::rule::Rule;
-use hearwatch_engine::verdict::Violation;
+use hearwatch_engine::verdict::{Finding, Violation};
 use prometheus::{
     exponential_buckets, Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -42,10 +43,11 @@ pub const CLICKHOUSE_ERROR_KINDS: [&str; 2] = ["retryable", "permanent"];
 /// Where a counted change comes from.
 ///
 /// At every start, and for every partition it is assigned, the processor reads the
-/// partition from its beginning and evaluates the backlog at once: the verdicts that
-/// come out are mostly the ones it had before the restart. Counting them apart keeps
-/// a restart from looking like a burst of new violations or bad input to the alerts,
-/// while dashboards can still sum both phases to see the work done.
+/// partition's backlog (from its snapshot, or from the beginning without one) and
+/// evaluates it at once: the verdicts and dead letters that come out are mostly ones an
+/// earlier run already had. Counting them apart keeps a restart from looking like a
+/// burst of new violations or bad input to the alerts, while dashboards can still sum
+/// both phases to see the work done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// Read before the partition reached the end offset it had when assigned.
@@ -81,6 +83,7 @@ pub struct Metrics {
     pub duplicates_ignored: IntCounter,
     pub violations_emitted: IntCounterVec,
     pub violations_retracted: IntCounterVec,
+    pub active_violations: IntGaugeVec,
     pub open_hearings: IntGauge,
     pub pending_timers: IntGauge,
     pub waiting_for_calendar: IntGauge,
@@ -135,6 +138,17 @@ impl Metrics {
         )
         .expect("a valid metric");
         register(Box::new(consumer_lag.clone()));
+        // Unlike the counters, this survives a restart: the restored or rebuilt state gives
+        // the same numbers, so it shows what the processor holds even when it did no work.
+        let active_violations = IntGaugeVec::new(
+            Opts::new(
+                "hearwatch_active_violations",
+                "Violations in force in the processor's state, every month, by rule and region.",
+            ),
+            &["rule", "region"],
+        )
+        .expect("a valid metric");
+        register(Box::new(active_violations.clone()));
         let build = IntGaugeVec::new(
             Opts::new(
                 "hearwatch_build_info",
@@ -171,6 +185,7 @@ impl Metrics {
                 "Violations retracted; phase as for hearwatch_violations_emitted_total.",
                 finding_labels,
             ),
+            active_violations,
             open_hearings: gauge(
                 "hearwatch_open_hearings",
                 "Hearings whose state the processor keeps.",
@@ -233,6 +248,8 @@ impl Metrics {
         }
         for rule in Rule::ALL {
             for region in Region::all() {
+                self.active_violations
+                    .with_label_values(&[rule.as_str(), region.code()]);
                 for channel in Channel::ALL {
                     let labels = [
                         rule.as_str(),
@@ -264,6 +281,29 @@ impl Metrics {
             &self.violations_retracted
         };
         counter.with_label_values(&labels).inc();
+    }
+
+    /// Sets `hearwatch_active_violations` from the active findings of every engine.
+    ///
+    /// Recounted at every flush rather than kept up to date change by change, so that a
+    /// restored snapshot, a revoked partition or a reconciliation cannot leave it wrong.
+    /// It walks every finding: at the design's scale (about 10^4 hearings a year) a few
+    /// milliseconds.
+    pub fn set_active_violations<'a>(&self, findings: impl Iterator<Item = &'a Finding>) {
+        let mut counts: HashMap<(Rule, &str), i64> = HashMap::new();
+        for finding in findings {
+            if let Finding::Violation(v) = finding {
+                *counts.entry((v.rule, v.region.code())).or_default() += 1;
+            }
+        }
+        for rule in Rule::ALL {
+            for region in Region::all() {
+                let count = counts.get(&(rule, region.code())).copied().unwrap_or(0);
+                self.active_violations
+                    .with_label_values(&[rule.as_str(), region.code()])
+                    .set(count);
+            }
+        }
     }
 
     /// Counts a message sent to the dead-letter topic.
@@ -416,14 +456,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_backlog_violation_is_counted_apart_from_live_ones() {
-        let metrics = Metrics::new();
-        let violation = Violation {
-            hearing_id: "H-1".into(),
-            region: "KZ-39".parse().expect("a region"),
+    fn violation(hearing: &str, region: &str, rule: Rule) -> Violation {
+        Violation {
+            hearing_id: hearing.into(),
+            region: region.parse().expect("a region"),
             form: hearwatch_engine::region::Form::OpenMeeting,
-            rule: Rule::AnnouncementMissing,
+            rule,
             document: hearwatch_engine::region::Document::Announcement,
             channel: Channel::MioWebsite,
             month: chrono::NaiveDate::from_ymd_opt(2025, 5, 1).expect("a date"),
@@ -431,7 +469,34 @@ mod tests {
             deadline_at: None,
             published: None,
             hearing_on: None,
+        }
+    }
+
+    #[test]
+    fn active_violations_are_recounted_from_the_state() {
+        let metrics = Metrics::new();
+        let findings: Vec<Finding> = ["H-1", "H-2"]
+            .into_iter()
+            .map(|h| Finding::Violation(violation(h, "KZ-19", Rule::ProtocolMissing)))
+            .collect();
+        let active = |metrics: &Metrics| {
+            metrics
+                .active_violations
+                .with_label_values(&["protocol_missing", "KZ-19"])
+                .get()
         };
+        metrics.set_active_violations(findings.iter());
+        assert_eq!(active(&metrics), 2);
+        metrics.set_active_violations(findings[..1].iter());
+        assert_eq!(active(&metrics), 1);
+        metrics.set_active_violations(std::iter::empty());
+        assert_eq!(active(&metrics), 0);
+    }
+
+    #[test]
+    fn a_backlog_violation_is_counted_apart_from_live_ones() {
+        let metrics = Metrics::new();
+        let violation = violation("H-1", "KZ-39", Rule::AnnouncementMissing);
         metrics.count_violation(&violation, true, Phase::Backlog);
         metrics.count_violation(&violation, true, Phase::Live);
         metrics.count_violation(&violation, false, Phase::Live);

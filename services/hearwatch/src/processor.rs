@@ -16,11 +16,13 @@ use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
 use clickhouse::Client;
 use hearwatch_engine::calendar::Calendar;
-use hearwatch_engine::engine::{Engine, Outcome};
+use hearwatch_engine::engine::{Engine, Outcome, SNAPSHOT_FORMAT};
 use hearwatch_engine::event::decode;
 use hearwatch_engine::rule::RulePacks;
 use hearwatch_engine::verdict::{Change, Finding};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::error::KafkaResult;
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryFuture, FutureProducer};
@@ -32,6 +34,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::{ClickHouseConfig, KafkaConfig};
 use crate::kafka::{client_config, producer, send_dead_letter, DeadLetter};
 use crate::metrics::{Metrics, Phase};
+use crate::snapshots;
 use crate::warehouse::{self, ClockRow, FindingRow};
 
 /// Everything the processor needs, resolved.
@@ -43,6 +46,8 @@ pub struct Settings {
     /// Where the event-time clock starts; `None` for the wall clock.
     pub now: Option<DateTime<Utc>>,
     pub exit_when_idle: Option<Duration>,
+    /// Least time between two snapshots of a partition.
+    pub snapshot_every: Duration,
     pub metrics: Metrics,
 }
 
@@ -66,12 +71,29 @@ enum Rebalance {
     Revoked(Vec<i32>),
 }
 
-/// The consumer's context: starts every assigned partition at its beginning.
+/// The consumer's context: takes assignments as they come, starting each partition at the
+/// group's committed offset (where its newest snapshot stands), and tells the main loop.
 struct Context {
     changes: Mutex<Vec<Rebalance>>,
 }
 
-impl ClientContext for Context {}
+impl ClientContext for Context {
+    /// librdkafka's own messages: it reconnects by itself, so a lost broker is a warning
+    /// here, not an error (an error means data at risk and an operator must act).
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Debug => debug!(facility, "librdkafka: {message}"),
+            RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
+                info!(facility, "librdkafka: {message}")
+            }
+            _ => warn!(facility, "librdkafka: {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        warn!("Kafka: {error}: {reason}");
+    }
+}
 
 impl ConsumerContext for Context {
     fn rebalance(
@@ -83,16 +105,10 @@ impl ConsumerContext for Context {
         let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                if let Err(e) = tpl.set_all_offsets(Offset::Beginning) {
-                    error!("cannot set start offsets: {e}");
-                }
                 if let Err(e) = consumer.assign(tpl) {
                     error!("cannot take the assignment {partitions:?}: {e}");
                 }
-                info!(
-                    ?partitions,
-                    "partitions assigned; reading them from the beginning"
-                );
+                info!(?partitions, "partitions assigned");
                 self.changes
                     .lock()
                     .expect("not poisoned")
@@ -122,6 +138,11 @@ struct Partition {
     next_offset: i64,
     /// The latest end offset seen, for the lag metric.
     high_watermark: i64,
+    /// After a seek, messages before this offset still in flight are skipped.
+    awaiting: Option<i64>,
+    /// The input offset of the newest durable snapshot (or of the start, without one).
+    snapshot_offset: i64,
+    last_snapshot: Instant,
 }
 
 impl Partition {
@@ -207,6 +228,15 @@ const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
 impl Processor {
     async fn run(&mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let result = self.work(shutdown).await;
+        if result.is_ok() {
+            self.flush().await?;
+            self.snapshot_all(Duration::ZERO).await?;
+        }
+        result
+    }
+
+    async fn work(&mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
         tokio::pin!(shutdown);
         let mut ticker = tokio::time::interval(FLUSH_EVERY);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -223,7 +253,7 @@ impl Processor {
                             let (partition, offset) = (m.partition(), m.offset());
                             let payload = m.payload().unwrap_or_default().to_vec();
                             let key = m.key().map(<[u8]>::to_vec);
-                            self.take_message(partition, offset, &payload, key.as_deref())?;
+                            self.take_message(partition, offset, &payload, key.as_deref()).await?;
                         }
                         Err(e) => warn!("Kafka: {e}"),
                     }
@@ -232,7 +262,7 @@ impl Processor {
                     }
                 }
                 _ = ticker.tick() => {
-                    self.apply_rebalances()?;
+                    self.apply_rebalances().await?;
                     if last_lag_check.elapsed() >= Duration::from_secs(5) {
                         self.refresh_watermarks();
                         last_lag_check = Instant::now();
@@ -245,13 +275,11 @@ impl Processor {
                 }
             }
         }
-        self.flush().await?;
-        self.commit(CommitMode::Sync);
         Ok(())
     }
 
     /// Applies the assignment changes recorded by the rebalance callback.
-    fn apply_rebalances(&mut self) -> Result<()> {
+    async fn apply_rebalances(&mut self) -> Result<()> {
         let changes = std::mem::take(
             &mut *self
                 .consumer
@@ -264,7 +292,7 @@ impl Processor {
             match change {
                 Rebalance::Assigned(partitions) => {
                     for p in partitions {
-                        self.take_partition(p)?;
+                        self.take_partition(p).await?;
                     }
                 }
                 Rebalance::Revoked(partitions) => {
@@ -282,28 +310,208 @@ impl Processor {
         Ok(())
     }
 
-    fn take_partition(&mut self, p: i32) -> Result<()> {
+    /// Takes a partition on: restores the snapshot at the group's committed offset, or
+    /// starts from the beginning without one, and holds its timers until the partition
+    /// reaches the end offset it has now.
+    async fn take_partition(&mut self, p: i32) -> Result<()> {
         let (low, high) = self.end_offsets(p)?;
-        let mut engine = Engine::new(
-            self.settings.calendar.clone(),
-            self.settings.packs.clone(),
-            self.clock.now(),
-        );
+        let committed = self.committed_offset(p).filter(|c| *c > low);
+        let topic = self.settings.kafka.topic.clone();
+        let restored = match committed {
+            Some(c) => self.restore(p, c).await?,
+            None => None,
+        };
+        let (mut engine, start, awaiting) = match (restored, committed) {
+            (Some(engine), Some(c)) => (engine, c, None),
+            (None, Some(c)) => {
+                warn!(
+                    partition = p,
+                    committed = c,
+                    "no snapshot at the committed offset; reading from the beginning"
+                );
+                let beginning = Offset::Offset(low);
+                tokio::task::block_in_place(|| {
+                    self.consumer
+                        .seek(&topic, p, beginning, Duration::from_secs(10))
+                })
+                .with_context(|| format!("cannot move partition {p} to its beginning"))?;
+                (self.fresh_engine(), low, Some(low))
+            }
+            (_, None) => (self.fresh_engine(), low, None),
+        };
         engine.hold();
         info!(
             partition = p,
-            backlog = high - low,
-            "reading partition {p} up to offset {high} before timers fire"
+            from = start,
+            backlog = high - start,
+            hearings = engine.hearing_count(),
+            "reading partition {p} from offset {start} up to {high} before timers fire"
         );
         self.partitions.insert(
             p,
             Partition {
                 engine,
                 end_offset: high,
-                next_offset: low,
+                next_offset: start,
                 high_watermark: high,
+                awaiting,
+                snapshot_offset: start,
+                last_snapshot: Instant::now(),
             },
         );
+        Ok(())
+    }
+
+    fn fresh_engine(&self) -> Engine {
+        Engine::new(
+            self.settings.calendar.clone(),
+            self.settings.packs.clone(),
+            self.clock.now(),
+        )
+    }
+
+    /// The consumer group's committed offset of a partition, if it has one.
+    fn committed_offset(&self, p: i32) -> Option<i64> {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(&self.settings.kafka.topic, p);
+        let committed = tokio::task::block_in_place(|| {
+            self.consumer
+                .committed_offsets(tpl, Duration::from_secs(10))
+        });
+        match committed {
+            Ok(list) => list.elements().first().and_then(|e| match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            }),
+            Err(e) => {
+                warn!(
+                    partition = p,
+                    "cannot read the committed offset; reading from the beginning: {e}"
+                );
+                None
+            }
+        }
+    }
+
+    /// The engine of the snapshot at `offset`, if ClickHouse has a readable one.
+    async fn restore(&mut self, p: i32, offset: i64) -> Result<Option<Engine>> {
+        let at = snapshots::Position {
+            topic: &self.settings.kafka.topic,
+            partition: p,
+            input_offset: offset,
+        };
+        let mut backoff = Backoff::new();
+        let loaded = loop {
+            match snapshots::load(&self.clickhouse, at).await {
+                Ok(loaded) => break loaded,
+                Err(e) => {
+                    backoff
+                        .wait(&self.settings.metrics, "reading a snapshot", e)
+                        .await?
+                }
+            }
+        };
+        let Some((format, bytes)) = loaded else {
+            return Ok(None);
+        };
+        if u32::from(format) != SNAPSHOT_FORMAT {
+            warn!(
+                partition = p,
+                format, "the snapshot has another format; reading from the beginning"
+            );
+            return Ok(None);
+        }
+        let started = Instant::now();
+        match Engine::restore(
+            &bytes,
+            self.settings.calendar.clone(),
+            self.settings.packs.clone(),
+        ) {
+            Ok((engine, changes)) => {
+                info!(
+                    partition = p,
+                    offset,
+                    bytes = bytes.len(),
+                    hearings = engine.hearing_count(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "state restored from the snapshot"
+                );
+                self.record(p, changes, Phase::Backlog);
+                Ok(Some(engine))
+            }
+            Err(e) => {
+                warn!(partition = p, "{e}; reading from the beginning");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes a snapshot of every caught-up partition that moved on since its last one and
+    /// whose last one is older than `every`, then commits their offsets to the snapshots'.
+    /// Called after a flush, so ClickHouse has every finding a snapshot holds.
+    async fn snapshot_all(&mut self, every: Duration) -> Result<()> {
+        let due: Vec<i32> = self
+            .partitions
+            .iter()
+            .filter(|(_, s)| {
+                s.caught_up()
+                    && s.awaiting.is_none()
+                    && s.next_offset > s.snapshot_offset
+                    && s.last_snapshot.elapsed() >= every
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        for p in due {
+            let (bytes, offset) = {
+                let s = &self.partitions[&p];
+                (s.engine.snapshot(), s.next_offset)
+            };
+            let topic = self.settings.kafka.topic.clone();
+            let at = snapshots::Position {
+                topic: &topic,
+                partition: p,
+                input_offset: offset,
+            };
+            let taken_at = Utc::now().timestamp() as u32;
+            let mut backoff = Backoff::new();
+            loop {
+                match snapshots::save(
+                    &self.clickhouse,
+                    at,
+                    SNAPSHOT_FORMAT as u16,
+                    taken_at,
+                    &bytes,
+                )
+                .await
+                {
+                    Ok(()) => break,
+                    Err(e) => {
+                        backoff
+                            .wait(&self.settings.metrics, "writing a snapshot", e)
+                            .await?
+                    }
+                }
+            }
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(&topic, p, Offset::Offset(offset))
+                .expect("a valid offset");
+            if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
+                warn!(partition = p, "offset commit failed (the snapshot is kept; a restart reads a little more): {e}");
+                continue;
+            }
+            if let Err(e) = snapshots::prune(&self.clickhouse, at).await {
+                warn!(partition = p, "older snapshots not pruned: {e}");
+            }
+            debug!(
+                partition = p,
+                offset,
+                bytes = bytes.len(),
+                "snapshot written"
+            );
+            let s = self.partitions.get_mut(&p).expect("a partition");
+            s.snapshot_offset = offset;
+            s.last_snapshot = Instant::now();
+        }
         Ok(())
     }
 
@@ -332,7 +540,7 @@ impl Processor {
         }
     }
 
-    fn take_message(
+    async fn take_message(
         &mut self,
         partition: i32,
         offset: i64,
@@ -341,13 +549,18 @@ impl Processor {
     ) -> Result<()> {
         self.last_message = Instant::now();
         if !self.partitions.contains_key(&partition) {
-            self.apply_rebalances()?;
+            self.apply_rebalances().await?;
         }
         if !self.partitions.contains_key(&partition) {
-            self.take_partition(partition)?;
+            self.take_partition(partition).await?;
         }
         let metrics = self.settings.metrics.clone();
         let state = self.partitions.get_mut(&partition).expect("taken above");
+        match state.awaiting {
+            Some(first) if offset != first => return Ok(()),
+            Some(_) => state.awaiting = None,
+            None => {}
+        }
         state.next_offset = offset + 1;
         state.high_watermark = state.high_watermark.max(offset + 1);
         let phase = Phase::of(state.engine.is_holding());
@@ -464,14 +677,14 @@ impl Processor {
             self.write_clock(now).await?;
         }
         self.update_gauges(now);
-        self.commit(CommitMode::Async);
-        Ok(())
+        self.snapshot_all(self.settings.snapshot_every).await
     }
 
-    /// Brings ClickHouse in line with a newly caught-up partition's rebuilt engine: writes
-    /// the findings ClickHouse does not hold as they are, and retracts those it holds as
+    /// Brings ClickHouse in line with a newly caught-up partition's engine: writes the
+    /// active findings ClickHouse does not hold as they are, and retracts those it holds as
     /// active that no longer hold (verdicts an earlier run wrote and later events changed).
-    /// A restart therefore rewrites nothing that did not change.
+    /// A restart therefore rewrites nothing that did not change, and repairs anything a
+    /// crash left half written.
     async fn reconcile(&mut self) -> Result<()> {
         let pending: Vec<(i32, Vec<Change>)> = self.unreconciled.drain().collect();
         for (p, changes) in pending {
@@ -496,18 +709,28 @@ impl Processor {
             let (mut written, mut kept) = (0usize, 0usize);
             let now = Utc::now();
             let clock = self.clock.now();
-            for change in changes {
+            for change in &changes {
+                self.count(change, Phase::Backlog);
+            }
+            // Every finding the engine holds as active must be in ClickHouse as it is,
+            // whether this catch-up computed it or a restored snapshot already had it.
+            let findings: Vec<Finding> = self.partitions[&p].engine.findings().cloned().collect();
+            for finding in findings {
+                let change = Change {
+                    finding,
+                    active: true,
+                };
                 let version = self.next_version();
                 let row = FindingRow::new(&change, version, now, clock, p);
                 match held.remove(&row.finding_id) {
-                    Some(old) if change.active && old.same_finding(&row) => kept += 1,
+                    Some(old) if old.same_finding(&row) => kept += 1,
                     _ => {
-                        self.count(&change, Phase::Backlog);
                         self.rows.push(row);
                         written += 1;
                     }
                 }
             }
+            // What ClickHouse holds as active beyond that no longer holds.
             let stale = held.len();
             for (_, mut row) in held {
                 row.active = 0;
@@ -620,6 +843,7 @@ impl Processor {
         m.open_hearings.set(hearings as i64);
         m.pending_timers.set(timers as i64);
         m.waiting_for_calendar.set(waiting as i64);
+        m.set_active_violations(self.partitions.values().flat_map(|s| s.engine.findings()));
         m.clock_seconds.set(now.timestamp());
         for (p, s) in &self.partitions {
             m.consumer_lag
@@ -637,27 +861,6 @@ impl Processor {
             });
             if let Ok((_, high)) = result {
                 s.high_watermark = high;
-            }
-        }
-    }
-
-    /// Commits the offsets of caught-up partitions: all their work is in ClickHouse.
-    fn commit(&self, mode: CommitMode) {
-        let mut tpl = TopicPartitionList::new();
-        for (p, s) in &self.partitions {
-            if s.caught_up() && s.next_offset > 0 {
-                let _ = tpl.add_partition_offset(
-                    &self.settings.kafka.topic,
-                    *p,
-                    Offset::Offset(s.next_offset),
-                );
-            }
-        }
-        if tpl.count() > 0 {
-            if let Err(e) = self.consumer.commit(&tpl, mode) {
-                warn!(
-                    "offset commit failed (the work is written; the next start reads again): {e}"
-                );
             }
         }
     }

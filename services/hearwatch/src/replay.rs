@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use hearwatch_engine::calendar::Calendar;
 use hearwatch_engine::engine::{Engine, Outcome};
@@ -73,6 +73,7 @@ pub fn run(args: &ReplayArgs, file: &FileConfig) -> Result<()> {
         None => Utc::now(),
     };
     let month = parse_month(args.output.month.as_deref(), as_of)?;
+    check_destination(args.output.format, args.output.output.as_deref())?;
     let (engine, stats) = replay_file(&args.events, as_of, calendar, packs)?;
     info!(
         lines = stats.lines,
@@ -83,24 +84,46 @@ pub fn run(args: &ReplayArgs, file: &FileConfig) -> Result<()> {
         "replayed {}",
         args.events.display()
     );
-    let text = match args.output.format {
-        ReportFormat::Ndjson => violations_ndjson(engine.findings()),
-        other => {
-            let rollup = Rollup::from_findings(month, engine.findings());
-            report::render(&rollup, report_format(other))
-        }
+    let bytes = match args.output.format {
+        ReportFormat::Ndjson => violations_ndjson(engine.findings()).into_bytes(),
+        other => render_report(&Rollup::from_findings(month, engine.findings()), other)?,
     };
-    write_output(args.output.output.as_deref(), text.as_bytes())
+    write_output(args.output.output.as_deref(), &bytes)
 }
 
-/// The engine's report formats for the CLI's; `ndjson` is handled by the caller.
+/// The engine's report formats for the CLI's; `ndjson` and `xlsx` are handled by the caller.
 pub fn report_format(format: ReportFormat) -> Format {
     match format {
-        ReportFormat::Table | ReportFormat::Ndjson => Format::Table,
+        ReportFormat::Table | ReportFormat::Ndjson | ReportFormat::Xlsx => Format::Table,
         ReportFormat::Json => Format::Json,
         ReportFormat::Csv => Format::Csv,
         ReportFormat::Markdown => Format::Markdown,
+        ReportFormat::Html => Format::Html,
     }
+}
+
+/// A month's report in a format other than `ndjson`, as the bytes to write.
+pub fn render_report(rollup: &Rollup, format: ReportFormat) -> Result<Vec<u8>> {
+    match format {
+        ReportFormat::Xlsx => crate::xlsx::workbook(rollup).with_context(|| {
+            format!(
+                "cannot build the xlsx workbook of {}",
+                month_key(rollup.month)
+            )
+        }),
+        other => Ok(report::render(rollup, report_format(other)).into_bytes()),
+    }
+}
+
+/// Refuses, before any work, a binary format without a file to write it to.
+pub fn check_destination(format: ReportFormat, output: Option<&Path>) -> Result<()> {
+    if format == ReportFormat::Xlsx && output.is_none() {
+        anyhow::bail!(
+            "--format xlsx writes a binary workbook, which is not for a terminal or a pipe: \
+             give --output FILE, e.g. --output report.xlsx"
+        );
+    }
+    Ok(())
 }
 
 /// Every active violation as one JSON object per line, sorted by hearing and rule.

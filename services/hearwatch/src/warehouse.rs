@@ -19,10 +19,16 @@ use serde::{Deserialize, Serialize};
 use crate::config::ClickHouseConfig;
 
 /// The table files, applied in order by `migrate`.
-const TABLE_FILES: &[(&str, &str)] = &[(
-    "001_tables.sql",
-    include_str!("../../../schemas/clickhouse/001_tables.sql"),
-)];
+const TABLE_FILES: &[(&str, &str)] = &[
+    (
+        "001_tables.sql",
+        include_str!("../../../schemas/clickhouse/001_tables.sql"),
+    ),
+    (
+        "002_snapshots.sql",
+        include_str!("../../../schemas/clickhouse/002_snapshots.sql"),
+    ),
+];
 
 /// A client for the configured server and database.
 pub fn client(config: &ClickHouseConfig) -> Client {
@@ -448,7 +454,11 @@ pub struct ViolationFilter {
 
 /// The query behind [`violations`]: the `violations` view, or the current-state SQL as
 /// known at an instant, with the columns of [`FindingRow`] in its order.
-pub fn violations_sql(db: &str, filter: &ViolationFilter, known_at: Option<DateTime<Utc>>) -> String {
+pub fn violations_sql(
+    db: &str,
+    filter: &ViolationFilter,
+    known_at: Option<DateTime<Utc>>,
+) -> String {
     let source = match known_at {
         None => format!("{db}.violations"),
         Some(k) => format!(
@@ -489,7 +499,12 @@ pub async fn violations(
         .query(&sql)
         .fetch_all::<FindingRow>()
         .await
-        .with_context(|| format!("reading the violations of {} from database {db}", filter.month))
+        .with_context(|| {
+            format!(
+                "reading the violations of {} from database {db}",
+                filter.month
+            )
+        })
 }
 
 /// Whether a count row belongs in a column; the Rust twin of [`condition`].
