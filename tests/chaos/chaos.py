@@ -82,8 +82,9 @@ class Feeder(threading.Thread):
 class Processors:
     """The processors this run started, so each can be killed or waited for."""
 
-    def __init__(self, stack, topics, database, group, logs):
+    def __init__(self, stack, topics, database, group, logs, snapshot_every):
         self.stack, self.topics, self.database, self.group, self.logs = stack, topics, database, group, logs
+        self.snapshot_every = snapshot_every
         self.serial = 0
 
     def start(self, *extra):
@@ -96,7 +97,7 @@ class Processors:
             [self.stack.binary, "run", "--topic", events, "--dlq-topic", dlq, "--group", self.group,
              "--clickhouse-database", self.database, "--clickhouse-user", "default",
              "--clickhouse-password", "", "--metrics-addr", "127.0.0.1:0", "--now", NOW,
-             "--snapshot-every", "3", *extra],
+             "--snapshot-every", str(self.snapshot_every), *extra],
             stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
@@ -116,10 +117,12 @@ def main():
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--outage", type=int, default=60, help="seconds ClickHouse is stopped")
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--snapshot-every", type=int, default=15,
+                        help="seconds between snapshots, short so that kills land between them")
     parser.add_argument("--quick", action="store_true", help="the short run of make test")
     args = parser.parse_args()
     if args.quick:
-        args.hearings, args.kills, args.outage = 6_000, 4, 8
+        args.hearings, args.kills, args.outage, args.snapshot_every = 6_000, 4, 8, 3
     rng = random.Random(args.seed)
     stack = Stack()
     run_dir = ROOT / ".stack" / "chaos" / time.strftime("%Y%m%d-%H%M%S")
@@ -134,7 +137,7 @@ def main():
 
     tag = uuid.uuid4().hex[:8]
     topics = (f"chaos.{tag}.events", f"chaos.{tag}.dlq")
-    admin = AdminClient({"bootstrap.servers": stack.brokers})
+    admin = AdminClient({"bootstrap.servers": stack.brokers, "log_level": 2})
     for f in admin.create_topics([NewTopic(t, num_partitions=3, replication_factor=1,
                                            config={"retention.ms": "-1"}) for t in topics]).values():
         f.result(30)
@@ -147,7 +150,7 @@ def main():
     broker_at, outage_at, rebalance_at = rng.sample(range(1, args.kills), 3) if args.kills > 3 else (1, 2, 3)
     feeder = Feeder(stack.brokers, topics[0], lines, seconds=0.7 * sum(lives))
     feeder.start()
-    processors = Processors(stack, topics, database, f"chaos-{tag}", run_dir)
+    processors = Processors(stack, topics, database, f"chaos-{tag}", run_dir, args.snapshot_every)
     kills = broker_restarts = outage_s = rebalances = 0
     for i, life in enumerate(lives):
         first = processors.start()
