@@ -302,18 +302,7 @@ impl Writer<'_> {
     }
 
     fn rescheduled(&mut self, h: &HearingRef, when: NaiveDateTime, hearing_on: NaiveDate) {
-        let mut fields = Map::new();
-        match h.form {
-            Form::OpenMeeting => {
-                fields.insert(
-                    "hearing_at".into(),
-                    stamp(h.region, at(hearing_on, 11, 0)).into(),
-                );
-            }
-            Form::PublicDiscussion => {
-                fields.insert("discussion_ends_on".into(), hearing_on.to_string().into());
-            }
-        }
+        let fields = h.date_fields(hearing_on);
         self.push(h, "hearing_rescheduled", when, "ecoportal", fields);
     }
 }
@@ -551,18 +540,7 @@ impl<'a> Writer<'a> {
     }
 
     fn application(&mut self, h: &HearingRef, received: NaiveDateTime, hearing_on: NaiveDate) {
-        let mut fields = Map::new();
-        match h.form {
-            Form::OpenMeeting => {
-                fields.insert(
-                    "hearing_at".into(),
-                    stamp(h.region, at(hearing_on, 11, 0)).into(),
-                );
-            }
-            Form::PublicDiscussion => {
-                fields.insert("discussion_ends_on".into(), hearing_on.to_string().into());
-            }
-        }
+        let fields = h.date_fields(hearing_on);
         self.push(h, "application_received", received, "ecoportal", fields);
     }
 
@@ -696,6 +674,24 @@ struct HearingRef {
     id: String,
     region: Region,
     form: Form,
+}
+
+impl HearingRef {
+    /// The field that sets the hearing's date, by form: an open meeting's `hearing_at`
+    /// (11:00 local on the day), a discussion's `discussion_ends_on`.
+    fn date_fields(&self, hearing_on: NaiveDate) -> Map<String, Value> {
+        let mut fields = Map::new();
+        match self.form {
+            Form::OpenMeeting => {
+                let at = stamp(self.region, at(hearing_on, 11, 0));
+                fields.insert("hearing_at".into(), at.into());
+            }
+            Form::PublicDiscussion => {
+                fields.insert("discussion_ends_on".into(), hearing_on.to_string().into());
+            }
+        }
+        fields
+    }
 }
 
 /// How the protocol of a hearing fares on each channel.
