@@ -6,7 +6,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 BIN := target/release/hearwatch
 
-.PHONY: demo test build install stack down purge lint fmt unit e2e stack-tests fuzz chaos chaos-quick help
+.PHONY: demo test build install stack down purge lint fmt unit e2e stack-tests fuzz chaos chaos-quick help bench
 
 help:
 	@echo "make demo    install what is missing, start the stack, run the may-2025 scenario, print the report"
@@ -74,3 +74,10 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	mkdir -p fuzz/corpus/decode
 	cd fuzz && $(CARGO) +nightly fuzz run decode corpus/decode seeds -- -max_total_time=$(FUZZ_SECONDS) -max_len=70000
+
+## Benchmarks on the local stack, each figure against a baseline measured in the same run
+## (engine, pipeline, latency, timers, memory, recovery; about 15 minutes). Writes
+## BENCHMARKS.md and target/bench/summary.json.
+bench: stack build
+	$(CARGO) build --release --locked -p hearwatch-engine --examples
+	$(PYTHON) tests/bench/bench.py

@@ -4,6 +4,11 @@
 //! whose [`DlqReason`] is the machine-readable reason the dead-letter topic carries. It
 //! checks everything the contract states about a single message; what needs other events
 //! of the hearing (duplicates, conflicting region or form) is the engine's business.
+//!
+//! It has two paths with one result. The fast path (`fast`) reads a regular message in one
+//! pass, borrowing its fields; anything it does not accept goes to the precise path, which
+//! reads the message into a JSON tree and words every error, and which the fast path's
+//! property tests use as their oracle.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::region::{Channel, Document, Form, Region};
+
+mod fast;
 
 /// Largest message accepted, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -177,6 +184,21 @@ impl DecodeError {
 /// Decodes one message. `key` is the Kafka message key, when the message came with one;
 /// it must equal the event's `hearing_id`.
 pub fn decode(bytes: &[u8], key: Option<&[u8]>) -> Result<Event, DecodeError> {
+    // Nearly every message is a regular one that the fast path accepts; whatever it does
+    // not accept (irregular JSON, any failed check) the precise path decides, so that a
+    // rejected message gets exactly the reason and wording it always had.
+    if bytes.len() <= MAX_MESSAGE_BYTES {
+        if let Some(event) = fast::decode(bytes, key) {
+            return Ok(event);
+        }
+    }
+    decode_precise(bytes, key)
+}
+
+/// The decoder that reads the message into a JSON tree first: slower, but it says
+/// precisely what is wrong with any message. It is the oracle the fast path is tested
+/// against.
+fn decode_precise(bytes: &[u8], key: Option<&[u8]>) -> Result<Event, DecodeError> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(DecodeError::new(
             DlqReason::TooLarge,
