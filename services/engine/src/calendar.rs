@@ -223,6 +223,15 @@ impl Calendar {
         Ok(self)
     }
 
+    /// The `(file name, TOML text)` of every year, ascending: the input of
+    /// [`Calendar::from_files`] that gives this calendar again.
+    pub fn files(&self) -> Vec<(String, String)> {
+        self.years
+            .values()
+            .map(|y| (y.file.clone(), y.text.clone()))
+            .collect()
+    }
+
     /// The years that have data, ascending.
     pub fn years(&self) -> Vec<i32> {
         self.years.keys().copied().collect()
@@ -289,6 +298,8 @@ struct Year {
     year: i32,
     /// The file it came from, for messages.
     file: String,
+    /// The file's text, which engine snapshots carry.
+    text: String,
     holidays: Vec<Holiday>,
     transfers: Vec<Transfer>,
     dropped: Vec<DroppedHoliday>,
@@ -360,6 +371,7 @@ impl Year {
         Ok(Year {
             year: raw.year,
             file,
+            text: text.to_string(),
             holidays,
             transfers,
             dropped,

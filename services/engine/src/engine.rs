@@ -5,22 +5,30 @@
 //! next deadline passes on the engine's clock. It returns the findings that changed, which
 //! the caller writes wherever it likes. It does no I/O and reads no wall clock.
 //!
+//! A hearing's events are kept compactly (the `store` submodule), and its findings are not
+//! kept at all: a hearing's outcome cannot change by itself before its next wake, so the
+//! findings of its last evaluation are those of evaluating it again at any instant before
+//! that wake. The engine evaluates a hearing again to learn what it held before a change,
+//! except while holding, when it keeps the findings of the hearings it holds.
+//!
 //! Its state can be saved and restored ([`Engine::snapshot`], [`Engine::restore`]); the
 //! format lives in the `snapshot` submodule.
 
 mod snapshot;
+mod store;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::calendar::Calendar;
 use crate::event::{DlqReason, Event};
-use crate::hearing::{evaluate, fold_order};
+use crate::hearing::{evaluate_folded, Who};
 use crate::region::{Form, Region};
-use crate::rule::RulePacks;
-use crate::verdict::{Change, Finding, FindingKey};
+use crate::rule::{Rule, RulePacks};
+use crate::verdict::{Change, Finding};
+use store::{FastHash, Plan, Strings};
 
 pub use snapshot::{SnapshotError, SNAPSHOT_FORMAT};
 
@@ -47,13 +55,25 @@ pub struct Advance {
 /// The state of one hearing.
 #[derive(Debug, Clone)]
 struct Hearing {
+    id: Arc<str>,
     region: Region,
     form: Form,
-    /// Distinct events in fold order.
-    events: Vec<Event>,
-    findings: BTreeMap<FindingKey, Finding>,
+    /// Its next wake, which has a timer.
     wake: Option<DateTime<Utc>>,
     waiting_for_calendar: bool,
+    /// Changed while holding, and not evaluated since.
+    held: bool,
+    /// Its distinct events, as `store` keeps them.
+    log: Box<[u8]>,
+}
+
+/// What the engine keeps while holding.
+#[derive(Debug, Clone, Default)]
+struct Held {
+    /// The hearings changed meanwhile, in the order they were first changed.
+    order: Vec<u32>,
+    /// The findings those that were evaluated before had then.
+    before: HashMap<u32, Vec<Finding>, FastHash>,
 }
 
 /// Hearings, their findings and their timers, driven by events and a clock.
@@ -62,10 +82,14 @@ pub struct Engine {
     calendar: Arc<Calendar>,
     packs: Arc<RulePacks>,
     clock: DateTime<Utc>,
-    hearings: HashMap<Arc<str>, Hearing>,
-    timers: BTreeSet<(DateTime<Utc>, Arc<str>)>,
-    /// While holding, ingested hearings wait here instead of being evaluated.
-    held: Option<HashSet<Arc<str>>>,
+    /// Hearings by number, in the order they were first seen; never removed.
+    hearings: Vec<Hearing>,
+    numbers: HashMap<Arc<str>, u32, FastHash>,
+    timers: BTreeSet<(DateTime<Utc>, u32)>,
+    held: Option<Held>,
+    strings: Strings,
+    /// Active violations by rule and region, kept up to date with every change.
+    violations: BTreeMap<(Rule, Region), u64>,
 }
 
 impl Engine {
@@ -75,9 +99,12 @@ impl Engine {
             calendar,
             packs,
             clock,
-            hearings: HashMap::new(),
+            hearings: Vec::new(),
+            numbers: HashMap::default(),
             timers: BTreeSet::new(),
             held: None,
+            strings: Strings::default(),
+            violations: BTreeMap::new(),
         }
     }
 
@@ -90,7 +117,7 @@ impl Engine {
     /// A processor holds a partition while it reads the partition's backlog, so that due
     /// deadlines do not fire before the events that would meet them are in.
     pub fn hold(&mut self) {
-        self.held.get_or_insert_with(HashSet::new);
+        self.held.get_or_insert_with(Held::default);
     }
 
     /// Whether the engine is holding.
@@ -102,29 +129,41 @@ impl Engine {
     /// that came due while holding fire at the next [`Engine::advance_to`].
     pub fn release(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
-        let mut held: Vec<_> = self.held.take().unwrap_or_default().into_iter().collect();
-        held.sort();
-        for id in held {
-            self.reevaluate(&id, &mut changes);
+        let Some(mut held) = self.held.take() else {
+            return changes;
+        };
+        for n in held.order {
+            let before = held.before.remove(&n).unwrap_or_default();
+            self.hearings[n as usize].held = false;
+            self.reevaluate(n, before, &mut changes);
         }
         changes
     }
 
     /// Takes in one event.
     pub fn ingest(&mut self, event: Event) -> (Outcome, Vec<Change>) {
-        let id = event.hearing_id.clone();
-        let hearing = self.hearings.entry(id.clone()).or_insert_with(|| Hearing {
-            region: event.region,
-            form: event.form,
-            events: Vec::new(),
-            findings: BTreeMap::new(),
-            wake: None,
-            waiting_for_calendar: false,
-        });
+        let (n, new) = match self.numbers.get(&*event.hearing_id) {
+            Some(&n) => (n, false),
+            None => {
+                let n = u32::try_from(self.hearings.len()).expect("fewer than 2^32 hearings");
+                self.hearings.push(Hearing {
+                    id: event.hearing_id.clone(),
+                    region: event.region,
+                    form: event.form,
+                    wake: None,
+                    waiting_for_calendar: false,
+                    held: false,
+                    log: Box::default(),
+                });
+                self.numbers.insert(event.hearing_id.clone(), n);
+                (n, true)
+            }
+        };
+        let hearing = &self.hearings[n as usize];
         if hearing.region != event.region || hearing.form != event.form {
             let detail = format!(
-                "hearing {id} is {} in {}, this event says {} in {}",
-                hearing.form, hearing.region, event.form, event.region
+                "hearing {} is {} in {}, this event says {} in {}",
+                hearing.id, hearing.form, hearing.region, event.form, event.region
             );
             return (
                 Outcome::Rejected {
@@ -134,32 +173,49 @@ impl Engine {
                 Vec::new(),
             );
         }
-        if let Some(seen) = hearing.events.iter().find(|e| e.event_id == event.event_id) {
-            if *seen == event {
-                return (Outcome::Duplicate, Vec::new());
+        let (range, bytes) = match store::plan(&hearing.log, &event, &mut self.strings) {
+            Plan::Duplicate => return (Outcome::Duplicate, Vec::new()),
+            Plan::Conflicting => {
+                let detail = format!(
+                    "event {} of hearing {} was seen with another payload",
+                    event.event_id, hearing.id
+                );
+                return (
+                    Outcome::Rejected {
+                        reason: DlqReason::ConflictingDuplicate,
+                        detail,
+                    },
+                    Vec::new(),
+                );
             }
-            let detail = format!(
-                "event {} of hearing {id} was seen with another payload",
-                event.event_id
-            );
-            return (
-                Outcome::Rejected {
-                    reason: DlqReason::ConflictingDuplicate,
-                    detail,
-                },
-                Vec::new(),
-            );
-        }
-        let at = hearing
-            .events
-            .partition_point(|e| fold_order(e, &event).is_lt());
-        hearing.events.insert(at, event);
+            Plan::Insert { range, bytes } => (range, bytes),
+        };
+        // What the hearing held before this event, unless a hold keeps it already.
+        let before = match &self.held {
+            Some(_) if hearing.held || new => None,
+            _ if new => Some(Vec::new()),
+            _ => Some(self.current_findings(n)),
+        };
+        let hearing = &mut self.hearings[n as usize];
+        let mut log = std::mem::take(&mut hearing.log).into_vec();
+        log.reserve_exact(bytes.len() - range.len().min(bytes.len()));
+        log.splice(range, bytes);
+        hearing.log = log.into_boxed_slice();
         let mut changes = Vec::new();
-        match &mut self.held {
-            Some(held) => {
-                held.insert(id);
+        match (&mut self.held, before) {
+            (Some(held), before) => {
+                if !hearing.held {
+                    hearing.held = true;
+                    held.order.push(n);
+                    if let Some(before) = before.filter(|_| !new) {
+                        held.before.insert(n, before);
+                    }
+                }
             }
-            None => self.reevaluate(&id, &mut changes),
+            (None, before) => {
+                let before = before.expect("computed when not holding");
+                self.reevaluate(n, before, &mut changes);
+            }
         }
         (Outcome::Applied, changes)
     }
@@ -172,37 +228,65 @@ impl Engine {
         if self.held.is_some() {
             return advance;
         }
-        while let Some((at, id)) = self.timers.first().cloned() {
+        while let Some(&(at, n)) = self.timers.first() {
             if at > self.clock {
                 break;
             }
-            self.timers.remove(&(at, id.clone()));
+            let before = self.findings_at(n, at - Duration::nanoseconds(1));
             advance.fired.push(at);
-            self.reevaluate(&id, &mut advance.changes);
+            self.reevaluate(n, before, &mut advance.changes);
         }
         advance
     }
 
     /// Replaces the calendar and re-evaluates every hearing with it.
     pub fn set_calendar(&mut self, calendar: Arc<Calendar>) -> Vec<Change> {
-        self.calendar = calendar;
-        let mut ids: Vec<_> = self.hearings.keys().cloned().collect();
-        ids.sort();
+        let packs = self.packs.clone();
+        self.set_data(calendar, packs)
+    }
+
+    /// Replaces the calendar and the rule packs and re-evaluates every hearing with them.
+    /// While holding, the hearings are evaluated on release instead.
+    fn set_data(&mut self, calendar: Arc<Calendar>, packs: Arc<RulePacks>) -> Vec<Change> {
+        let old_calendar = std::mem::replace(&mut self.calendar, calendar);
+        let old_packs = std::mem::replace(&mut self.packs, packs);
         let mut changes = Vec::new();
-        for id in ids {
+        for n in 0..self.hearings.len() as u32 {
+            if self.hearings[n as usize].held {
+                continue;
+            }
+            let mut before = Vec::new();
+            let as_of = self.settled_instant(n);
+            self.evaluate(n, as_of, &old_calendar, &old_packs, &mut before);
             match &mut self.held {
                 Some(held) => {
-                    held.insert(id);
+                    self.hearings[n as usize].held = true;
+                    held.order.push(n);
+                    held.before.insert(n, before);
                 }
-                None => self.reevaluate(&id, &mut changes),
+                None => self.reevaluate(n, before, &mut changes),
             }
         }
         changes
     }
 
-    /// The active findings of every hearing.
-    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
-        self.hearings.values().flat_map(|h| h.findings.values())
+    /// The active findings of every hearing, as its last evaluation found them.
+    ///
+    /// The engine does not keep findings, so this evaluates every hearing: it is for
+    /// reports and for reconciling, not for every event.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for n in 0..self.hearings.len() as u32 {
+            out.extend(self.current_findings(n));
+        }
+        out
+    }
+
+    /// The active violations of every rule and region that has any.
+    pub fn active_violations(&self) -> impl Iterator<Item = (Rule, Region, u64)> + '_ {
+        self.violations
+            .iter()
+            .map(|(&(rule, region), &count)| (rule, region, count))
     }
 
     /// How many hearings the engine keeps.
@@ -218,7 +302,7 @@ impl Engine {
     /// How many hearings have a deadline that needs a calendar year with no data.
     pub fn waiting_for_calendar(&self) -> usize {
         self.hearings
-            .values()
+            .iter()
             .filter(|h| h.waiting_for_calendar)
             .count()
     }
@@ -228,49 +312,125 @@ impl Engine {
         self.timers.first().map(|(at, _)| *at)
     }
 
-    /// The events of one hearing, in fold order.
-    pub fn events_of(&self, hearing_id: &str) -> Option<&[Event]> {
-        self.hearings.get(hearing_id).map(|h| h.events.as_slice())
+    /// What hearing `n` held after its last evaluation.
+    fn current_findings(&self, n: u32) -> Vec<Finding> {
+        if self.hearings[n as usize].held {
+            let held = self.held.as_ref().expect("a held hearing while holding");
+            return held.before.get(&n).cloned().unwrap_or_default();
+        }
+        self.findings_at(n, self.settled_instant(n))
     }
 
-    fn reevaluate(&mut self, id: &Arc<str>, changes: &mut Vec<Change>) {
-        let Some(hearing) = self.hearings.get_mut(id) else {
-            return;
+    /// An instant at which evaluating hearing `n` again gives its last evaluation: the
+    /// clock, or just before its wake when that has passed and not fired yet.
+    fn settled_instant(&self, n: u32) -> DateTime<Utc> {
+        match self.hearings[n as usize].wake {
+            Some(wake) if wake <= self.clock => wake - Duration::nanoseconds(1),
+            _ => self.clock,
+        }
+    }
+
+    /// The findings of evaluating hearing `n` at `as_of`.
+    fn findings_at(&self, n: u32, as_of: DateTime<Utc>) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        self.evaluate(n, as_of, &self.calendar, &self.packs, &mut findings);
+        findings
+    }
+
+    fn evaluate(
+        &self,
+        n: u32,
+        as_of: DateTime<Utc>,
+        calendar: &Calendar,
+        packs: &RulePacks,
+        out: &mut Vec<Finding>,
+    ) -> (Option<DateTime<Utc>>, bool) {
+        let hearing = &self.hearings[n as usize];
+        let mut folded = Vec::with_capacity(8);
+        store::folded(&hearing.log, &self.strings, &mut folded);
+        let who = Who {
+            hearing_id: &hearing.id,
+            region: hearing.region,
+            form: hearing.form,
         };
-        let evaluation = evaluate(&hearing.events, self.clock, &self.calendar, &self.packs);
-        diff(&hearing.findings, &evaluation.findings, changes);
-        hearing.findings = evaluation.findings;
-        hearing.waiting_for_calendar = evaluation.waiting_for_calendar;
+        evaluate_folded(&who, &folded, as_of, calendar, packs, out)
+    }
+
+    /// Evaluates hearing `n` at the clock, appends what changed since `before` to
+    /// `changes`, and sets its timer.
+    fn reevaluate(&mut self, n: u32, before: Vec<Finding>, changes: &mut Vec<Change>) {
+        let mut after = Vec::new();
+        let (wake, waiting) = self.evaluate(n, self.clock, &self.calendar, &self.packs, &mut after);
+        let hearing = &mut self.hearings[n as usize];
+        hearing.waiting_for_calendar = waiting;
         if let Some(old) = hearing.wake.take() {
-            self.timers.remove(&(old, id.clone()));
+            self.timers.remove(&(old, n));
         }
-        if let Some(wake) = evaluation.next_wake {
+        if let Some(wake) = wake {
             hearing.wake = Some(wake);
-            self.timers.insert((wake, id.clone()));
+            self.timers.insert((wake, n));
         }
+        diff(before, after, changes, &mut self.violations);
     }
 }
 
-/// Appends to `changes` what turns `old` into `new`: retractions, then emissions.
+/// Appends to `changes` what turns `before` into `after` (both sorted by key, one finding
+/// a key): retractions, then emissions. Counts the violations that start or stop.
 fn diff(
-    old: &BTreeMap<FindingKey, Finding>,
-    new: &BTreeMap<FindingKey, Finding>,
+    before: Vec<Finding>,
+    after: Vec<Finding>,
     changes: &mut Vec<Change>,
+    violations: &mut BTreeMap<(Rule, Region), u64>,
 ) {
-    for (key, finding) in old {
-        if !new.contains_key(key) {
+    let mut count = |finding: &Finding, up: bool| {
+        let Finding::Violation(v) = finding else {
+            return;
+        };
+        let key = (v.rule, v.region);
+        let n = violations.entry(key).or_default();
+        if up {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                violations.remove(&key);
+            }
+        }
+    };
+    // The findings of `before` whose key is still there, in key order.
+    let mut still = Vec::with_capacity(before.len());
+    let mut i = 0;
+    for old in before {
+        let key = old.key();
+        while i < after.len() && after[i].key() < key {
+            i += 1;
+        }
+        if i < after.len() && after[i].key() == key {
+            still.push(old);
+        } else {
+            count(&old, false);
             changes.push(Change {
-                finding: finding.clone(),
+                finding: old,
                 active: false,
             });
         }
     }
-    for (key, finding) in new {
-        if old.get(key) != Some(finding) {
-            changes.push(Change {
-                finding: finding.clone(),
+    let mut still = still.into_iter().peekable();
+    for finding in after {
+        let key = finding.key();
+        match still.next_if(|old| old.key() == key) {
+            Some(old) if old == finding => {}
+            Some(_) => changes.push(Change {
+                finding,
                 active: true,
-            });
+            }),
+            None => {
+                count(&finding, true);
+                changes.push(Change {
+                    finding,
+                    active: true,
+                });
+            }
         }
     }
 }

@@ -448,6 +448,61 @@ fn lacks_offset(s: &str) -> bool {
     .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok())
 }
 
+/// The value of a UUID written in lowercase hex with hyphens, as a number whose order is
+/// the order of the texts; `None` for any other text, uppercase hex included.
+pub fn uuid_value(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let mut value = 0u128;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        let digit = NIBBLE[usize::from(c)];
+        if digit > 15 {
+            return None;
+        }
+        value = value << 4 | u128::from(digit);
+    }
+    Some(value)
+}
+
+/// The value of each lowercase hex digit; 255 for every other byte.
+const NIBBLE: [u8; 256] = {
+    let mut table = [255u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// The text of a UUID value, as [`uuid_value`] reads it.
+pub fn uuid_text(value: u128) -> String {
+    uuid_bytes(value).iter().map(|&b| b as char).collect()
+}
+
+/// The text of a UUID value as ASCII bytes, without allocating.
+pub fn uuid_bytes(value: u128) -> [u8; 36] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [b'-'; 36];
+    for (i, pos) in (0..36)
+        .filter(|p| !matches!(p, 8 | 13 | 18 | 23))
+        .enumerate()
+    {
+        text[pos] = HEX[((value >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    text
+}
+
 fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
@@ -460,6 +515,33 @@ fn is_uuid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuid_values_keep_the_order_of_their_texts() {
+        let texts = [
+            "00000000-0000-4000-8000-000000000001",
+            "0f2b43c7-ac30-4770-96df-2bcf24e0c07c",
+            "5f2b43c7-ac30-4770-96df-2bcf24e0c07c",
+            "5f2b43c7-ac30-4770-96df-2bcf24e0c07d",
+            "a0000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ];
+        for pair in texts.windows(2) {
+            let (a, b) = (uuid_value(pair[0]).unwrap(), uuid_value(pair[1]).unwrap());
+            assert!(a < b, "{} < {}", pair[0], pair[1]);
+        }
+        for text in texts {
+            assert_eq!(uuid_text(uuid_value(text).unwrap()), text);
+        }
+        for not_canonical in [
+            "5F2B43C7-AC30-4770-96DF-2BCF24E0C07C",
+            "5f2b43c7ac30-4770-96df-2bcf24e0c07c0",
+            "5f2b43c7-ac30-4770-96df-2bcf24e0c07",
+            "5f2b43c7-ac30-4770-96df-2bcf24e0c0g7",
+        ] {
+            assert_eq!(uuid_value(not_canonical), None, "{not_canonical}");
+        }
+    }
 
     const ANNOUNCEMENT: &str = r#"{"event_id":"6f1c2b8e-1d2a-4c5b-9e7f-0a1b2c3d4e5f",
         "type":"announcement_published","hearing_id":"H-1","region":"KZ-19",

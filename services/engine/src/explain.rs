@@ -15,9 +15,11 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::calendar::{Calendar, DayKind, OffReason, WorkingReason};
-use crate::event::{Body, Event, HearingDate};
+use crate::engine::Outcome;
+use crate::event::{Body, DlqReason, Event, HearingDate};
 use crate::hearing::{
-    end_of_day, evaluate, local_date, trace, DateEffect, Effect, Trace, PUBLIC_HEARINGS_SECTION,
+    end_of_day, evaluate, fold_order, local_date, trace, DateEffect, Effect, Trace,
+    PUBLIC_HEARINGS_SECTION,
 };
 use crate::region::{Channel, Document, Form, Region};
 use crate::rule::{Rule, RulePacks};
@@ -175,6 +177,55 @@ pub enum HistoryChange {
     /// Still active, with other evidence (a moved deadline, say).
     Updated,
     Retracted,
+}
+
+/// One hearing's distinct events in fold order, gathered as the engine takes events in:
+/// a repeated event changes nothing, and one that contradicts the earlier ones is refused
+/// with the reason the engine gives.
+#[derive(Debug, Default, Clone)]
+pub struct HearingEvents {
+    events: Vec<Event>,
+}
+
+impl HearingEvents {
+    /// Adds one event of the hearing.
+    pub fn add(&mut self, event: Event) -> Outcome {
+        if let Some(first) = self.events.first() {
+            if first.region != event.region || first.form != event.form {
+                let detail = format!(
+                    "hearing {} is {} in {}, this event says {} in {}",
+                    first.hearing_id, first.form, first.region, event.form, event.region
+                );
+                return Outcome::Rejected {
+                    reason: DlqReason::ConflictingHearing,
+                    detail,
+                };
+            }
+        }
+        if let Some(seen) = self.events.iter().find(|e| e.event_id == event.event_id) {
+            if *seen == event {
+                return Outcome::Duplicate;
+            }
+            let detail = format!(
+                "event {} of hearing {} was seen with another payload",
+                event.event_id, event.hearing_id
+            );
+            return Outcome::Rejected {
+                reason: DlqReason::ConflictingDuplicate,
+                detail,
+            };
+        }
+        let at = self
+            .events
+            .partition_point(|e| fold_order(e, &event).is_lt());
+        self.events.insert(at, event);
+        Outcome::Applied
+    }
+
+    /// The events, in fold order.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
 }
 
 /// Explains a hearing whose `events` are all of one hearing and in fold order (as the

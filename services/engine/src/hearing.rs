@@ -6,15 +6,19 @@
 //!
 //! The same fold can also report what each event did ([`trace`]), which `explain` turns
 //! into sentences; verdicts come only from [`evaluate`].
+//!
+//! The fold reads events through a borrowed view ([`Folded`]), so that the engine can run
+//! it over its compact per-hearing storage as well as over decoded [`Event`]s.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::calendar::Calendar;
-use crate::event::{Body, Event, HearingDate, Publication};
-use crate::region::{Channel, Document, Form};
+use crate::event::{Body, Event, HearingDate};
+use crate::region::{Channel, Document, Form, Region};
 use crate::rule::{Rule, RulePack, RulePacks};
 use crate::verdict::{month_of, Finding, FindingKey, Placement, PublicationEvidence, Violation};
 
@@ -61,25 +65,69 @@ pub fn evaluate(
     calendar: &Calendar,
     packs: &RulePacks,
 ) -> Evaluation {
-    let due = events.partition_point(|e| e.occurred_at <= as_of);
-    let mut evaluation = Evaluation {
-        next_wake: events.get(due).map(|e| e.occurred_at),
-        ..Evaluation::default()
+    let Some(first) = events.first() else {
+        return Evaluation::default();
     };
-    let Some(first) = events[..due].first() else {
-        return evaluation;
-    };
-    let zone = first.region.zone();
+    let who = Who::of(first);
+    let folded: Vec<Folded<'_>> = events.iter().map(Folded::of).collect();
+    let mut findings = Vec::new();
+    let (next_wake, waiting_for_calendar) =
+        evaluate_folded(&who, &folded, as_of, calendar, packs, &mut findings);
+    Evaluation {
+        findings: findings.into_iter().map(|f| (f.key(), f)).collect(),
+        next_wake,
+        waiting_for_calendar,
+    }
+}
+
+/// The hearing an evaluation is about: what every one of its events shares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Who<'a> {
+    pub hearing_id: &'a Arc<str>,
+    pub region: Region,
+    pub form: Form,
+}
+
+impl<'a> Who<'a> {
+    fn of(event: &'a Event) -> Who<'a> {
+        Who {
+            hearing_id: &event.hearing_id,
+            region: event.region,
+            form: event.form,
+        }
+    }
+}
+
+/// The core of [`evaluate`]: appends the active findings to `out`, sorted by key, and
+/// returns the next wake and whether a deadline waits for calendar data.
+pub(crate) fn evaluate_folded(
+    who: &Who<'_>,
+    events: &[Folded<'_>],
+    as_of: DateTime<Utc>,
+    calendar: &Calendar,
+    packs: &RulePacks,
+    out: &mut Vec<Finding>,
+) -> (Option<DateTime<Utc>>, bool) {
+    let due = events.partition_point(|e| e.at <= as_of);
+    let next_wake = events.get(due).map(|e| e.at);
+    if due == 0 {
+        return (next_wake, false);
+    }
+    let zone = who.region.zone();
     let (receipt, pack) = receipt_and_pack(&events[..due], zone, packs);
     let fold = Fold::run(&events[..due], zone, pack, calendar, None);
     let mut ctx = Context {
-        first,
+        who,
         zone,
         pack,
         calendar,
         as_of,
         fold: &fold,
-        out: &mut evaluation,
+        events,
+        next_wake,
+        waiting_for_calendar: false,
+        start: out.len(),
+        out,
     };
     if let Some(receipt) = receipt {
         ctx.deadline(
@@ -91,24 +139,24 @@ pub fn evaluate(
     if let Some(base) = fold.held_on.or(fold.protocol_base) {
         ctx.deadline(Document::Protocol, base, pack.protocol_working_days);
     }
-    for first_publication in fold.firsts.values() {
+    for first_publication in &fold.firsts {
         ctx.publication_rules(first_publication);
     }
-    evaluation
+    ctx.finish()
 }
 
 /// The receipt date (of the first `application_received`) and the rule pack in force then,
 /// or at the first event's date when there is no receipt. `due` is not empty.
 fn receipt_and_pack<'p>(
-    due: &[Event],
+    due: &[Folded<'_>],
     zone: Tz,
     packs: &'p RulePacks,
 ) -> (Option<NaiveDate>, &'p RulePack) {
-    let receipt = due.iter().find_map(|e| match e.body {
-        Body::ApplicationReceived(_) => Some(local_date(e.occurred_at, zone)),
+    let receipt = due.iter().find_map(|e| match e.step {
+        Step::Received(_) => Some(local_date(e.at, zone)),
         _ => None,
     });
-    let pack = packs.in_force(receipt.unwrap_or_else(|| local_date(due[0].occurred_at, zone)));
+    let pack = packs.in_force(receipt.unwrap_or_else(|| local_date(due[0].at, zone)));
     (receipt, pack)
 }
 
@@ -179,9 +227,10 @@ pub fn trace<'p>(
 ) -> Option<Trace<'p>> {
     let due = &events[..events.partition_point(|e| e.occurred_at <= as_of)];
     let zone = due.first()?.region.zone();
-    let (receipt, pack) = receipt_and_pack(due, zone, packs);
+    let due: Vec<Folded<'_>> = due.iter().map(Folded::of).collect();
+    let (receipt, pack) = receipt_and_pack(&due, zone, packs);
     let mut effects = Vec::with_capacity(due.len());
-    let fold = Fold::run(due, zone, pack, calendar, Some(&mut effects));
+    let fold = Fold::run(&due, zone, pack, calendar, Some(&mut effects));
     Some(Trace {
         receipt,
         pack,
@@ -193,48 +242,51 @@ pub fn trace<'p>(
 }
 
 /// A document's first appearance on a channel, with the hearing date in force then.
-struct FirstPublication<'a> {
-    event: &'a Event,
-    publication: &'a Publication,
+struct FirstPublication {
+    /// Its index among the folded events.
+    event: usize,
+    document: Document,
+    channel: Channel,
     hearing_on: Option<NaiveDate>,
 }
 
 /// The state of a hearing after folding its due events.
-struct Fold<'a> {
+struct Fold {
     /// The base date of the protocol deadline from the dates set and moved so far.
     protocol_base: Option<NaiveDate>,
     held_on: Option<NaiveDate>,
     cancelled_at: Option<DateTime<Utc>>,
-    firsts: BTreeMap<(Document, Channel), FirstPublication<'a>>,
+    /// At most one per document and channel, in the order they appeared.
+    firsts: Vec<FirstPublication>,
 }
 
-impl<'a> Fold<'a> {
+impl Fold {
     /// Folds `events`; with `effects`, records what each one did.
     fn run(
-        events: &'a [Event],
+        events: &[Folded<'_>],
         zone: Tz,
         pack: &RulePack,
         calendar: &Calendar,
         mut effects: Option<&mut Vec<Effect>>,
-    ) -> Fold<'a> {
+    ) -> Fold {
         let mut fold = Fold {
             protocol_base: None,
             held_on: None,
             cancelled_at: None,
-            firsts: BTreeMap::new(),
+            firsts: Vec::new(),
         };
         let mut hearing_on = None;
         let mut received = false;
-        for event in events {
-            let at = event.occurred_at;
-            let effect = match &event.body {
-                Body::ApplicationReceived(date) if !received => {
+        for (index, event) in events.iter().enumerate() {
+            let at = event.at;
+            let effect = match &event.step {
+                Step::Received(date) if !received => {
                     received = true;
                     let set = fold.set_date(*date, at, zone, pack, calendar, &mut hearing_on);
                     Effect::Receipt(set)
                 }
-                Body::ApplicationReceived(_) => Effect::LaterReceipt,
-                Body::Rescheduled(date) => Effect::Rescheduled(fold.set_date(
+                Step::Received(_) => Effect::LaterReceipt,
+                Step::Rescheduled(date) => Effect::Rescheduled(fold.set_date(
                     *date,
                     at,
                     zone,
@@ -242,23 +294,25 @@ impl<'a> Fold<'a> {
                     calendar,
                     &mut hearing_on,
                 )),
-                Body::Cancelled => {
+                Step::Cancelled => {
                     let first = fold.cancelled_at.is_none();
                     fold.cancelled_at.get_or_insert(at);
                     Effect::Cancelled { first }
                 }
-                Body::Held { held_on } => {
+                Step::Held(held_on) => {
                     fold.held_on = Some(*held_on);
                     Effect::Held
                 }
-                Body::Published(publication) => {
-                    let key = (publication.document, publication.channel);
-                    let first = !fold.firsts.contains_key(&key);
-                    fold.firsts.entry(key).or_insert(FirstPublication {
-                        event,
-                        publication,
-                        hearing_on,
-                    });
+                Step::Published(p) => {
+                    let first = fold.first(p.document, p.channel).is_none();
+                    if first {
+                        fold.firsts.push(FirstPublication {
+                            event: index,
+                            document: p.document,
+                            channel: p.channel,
+                            hearing_on,
+                        });
+                    }
                     Effect::Published { first }
                 }
             };
@@ -267,6 +321,13 @@ impl<'a> Fold<'a> {
             }
         }
         fold
+    }
+
+    /// The first publication of a document on a channel.
+    fn first(&self, document: Document, channel: Channel) -> Option<&FirstPublication> {
+        self.firsts
+            .iter()
+            .find(|f| f.document == document && f.channel == channel)
     }
 
     /// A new hearing date: it moves the protocol deadline unless that deadline has passed
@@ -307,19 +368,40 @@ impl<'a> Fold<'a> {
 }
 
 /// What the rules of one evaluation need, and where they write.
-struct Context<'a> {
-    first: &'a Event,
+struct Context<'a, 'e> {
+    who: &'a Who<'a>,
     zone: Tz,
     pack: &'a RulePack,
     calendar: &'a Calendar,
     as_of: DateTime<Utc>,
-    fold: &'a Fold<'a>,
-    out: &'a mut Evaluation,
+    fold: &'a Fold,
+    events: &'a [Folded<'e>],
+    next_wake: Option<DateTime<Utc>>,
+    waiting_for_calendar: bool,
+    /// Where this evaluation's findings start in `out`.
+    start: usize,
+    out: &'a mut Vec<Finding>,
 }
 
-impl Context<'_> {
+impl Context<'_, '_> {
     fn form(&self) -> Form {
-        self.first.form
+        self.who.form
+    }
+
+    /// Sorts the findings by key; a key found twice keeps its last finding.
+    fn finish(self) -> (Option<DateTime<Utc>>, bool) {
+        let mine = &mut self.out[self.start..];
+        mine.sort_by_key(Finding::key);
+        let mut keep = self.start;
+        for i in self.start..self.out.len() {
+            if i + 1 < self.out.len() && self.out[i].key() == self.out[i + 1].key() {
+                continue;
+            }
+            self.out.swap(keep, i);
+            keep += 1;
+        }
+        self.out.truncate(keep);
+        (self.next_wake, self.waiting_for_calendar)
     }
 
     /// The deadline rules of a document whose deadline is `n` working days after `base`.
@@ -329,7 +411,7 @@ impl Context<'_> {
             return;
         }
         let Some(last) = self.calendar.nth_working_day_after(base, n) else {
-            self.out.waiting_for_calendar = true;
+            self.waiting_for_calendar = true;
             return;
         };
         let deadline_at = end_of_day(last, self.zone);
@@ -341,17 +423,14 @@ impl Context<'_> {
             return;
         }
         for &channel in Channel::ALL {
-            let rule = match self.fold.firsts.get(&(document, channel)) {
+            let first = self.fold.first(document, channel);
+            let rule = match first {
                 None => missing,
-                Some(f) if local_date(f.event.occurred_at, self.zone) > last => late,
+                Some(f) if local_date(self.events[f.event].at, self.zone) > last => late,
                 Some(_) => continue,
             };
             if self.pack.applies(rule, self.form()) {
-                let published = self
-                    .fold
-                    .firsts
-                    .get(&(document, channel))
-                    .map(|f| self.evidence(f));
+                let published = first.map(|f| self.evidence(f));
                 self.violation(rule, document, channel, last, published, |v| {
                     v.deadline_on = Some(last);
                     v.deadline_at = Some(deadline_at);
@@ -362,45 +441,32 @@ impl Context<'_> {
     }
 
     /// The placement and the publication rules of a document's first appearance.
-    fn publication_rules(&mut self, first: &FirstPublication<'_>) {
-        let p = first.publication;
+    fn publication_rules(&mut self, first: &FirstPublication) {
+        let Step::Published(p) = &self.events[first.event].step else {
+            unreachable!("a first publication is a publication");
+        };
         let evidence = self.evidence(first);
         let published_on = evidence.published_on;
-        self.out.findings.insert(
-            FindingKey::Placement {
-                document: p.document,
-                channel: p.channel,
-            },
-            Finding::Placement(Placement {
-                hearing_id: self.first.hearing_id.clone(),
-                region: self.first.region,
-                form: self.form(),
-                document: p.document,
-                channel: p.channel,
-                month: month_of(published_on),
-                published: evidence.clone(),
-            }),
-        );
         let (backdated, undated) = Rule::dating_rules(p.document);
-        let mut broken = Vec::new();
-        if &*p.section != PUBLIC_HEARINGS_SECTION {
-            broken.push(Rule::SectionMismatch);
+        let mut broken = [None; 4];
+        if p.section.as_str() != PUBLIC_HEARINGS_SECTION {
+            broken[0] = Some(Rule::SectionMismatch);
         }
         match p.declared_on {
-            None => broken.push(undated),
-            Some(declared) if declared < published_on => broken.push(backdated),
+            None => broken[1] = Some(undated),
+            Some(declared) if declared < published_on => broken[1] = Some(backdated),
             Some(_) => {}
         }
         let notice = first.hearing_on.map(|h| (h - published_on).num_days());
         if p.document == Document::Announcement
             && notice.is_some_and(|days| days < self.pack.short_notice_calendar_days)
         {
-            broken.push(Rule::AnnouncementShortNotice);
+            broken[2] = Some(Rule::AnnouncementShortNotice);
         }
         if p.document == Document::Protocol && p.has_recording == Some(false) {
-            broken.push(Rule::ProtocolNoRecording);
+            broken[3] = Some(Rule::ProtocolNoRecording);
         }
-        for rule in broken {
+        for rule in broken.into_iter().flatten() {
             if self.pack.applies(rule, self.form()) {
                 let hearing_on = first.hearing_on;
                 self.violation(
@@ -415,17 +481,29 @@ impl Context<'_> {
                 );
             }
         }
+        self.out.push(Finding::Placement(Placement {
+            hearing_id: self.who.hearing_id.clone(),
+            region: self.who.region,
+            form: self.form(),
+            document: p.document,
+            channel: p.channel,
+            month: month_of(published_on),
+            published: evidence,
+        }));
     }
 
-    fn evidence(&self, first: &FirstPublication<'_>) -> PublicationEvidence {
-        let p = first.publication;
+    fn evidence(&self, first: &FirstPublication) -> PublicationEvidence {
+        let event = &self.events[first.event];
+        let Step::Published(p) = &event.step else {
+            unreachable!("a first publication is a publication");
+        };
         PublicationEvidence {
-            event_id: first.event.event_id.clone(),
-            published_at: first.event.occurred_at,
-            published_on: local_date(first.event.occurred_at, self.zone),
+            event_id: event.id.to_arc(),
+            published_at: event.at,
+            published_on: local_date(event.at, self.zone),
             declared_on: p.declared_on,
-            section: p.section.clone(),
-            url: p.url.clone(),
+            section: p.section.to_arc(),
+            url: p.url.map(|u| u.to_arc(self.who.hearing_id)),
         }
     }
 
@@ -439,8 +517,8 @@ impl Context<'_> {
         fill: impl FnOnce(&mut Violation),
     ) {
         let mut violation = Violation {
-            hearing_id: self.first.hearing_id.clone(),
-            region: self.first.region,
+            hearing_id: self.who.hearing_id.clone(),
+            region: self.who.region,
             form: self.form(),
             rule,
             document,
@@ -452,17 +530,136 @@ impl Context<'_> {
             hearing_on: None,
         };
         fill(&mut violation);
-        self.out.findings.insert(
-            FindingKey::Violation {
-                rule,
-                document,
-                channel,
-            },
-            Finding::Violation(violation),
-        );
+        self.out.push(Finding::Violation(violation));
     }
 
     fn wake_at(&mut self, at: DateTime<Utc>) {
-        self.out.next_wake = Some(self.out.next_wake.map_or(at, |w| w.min(at)));
+        self.next_wake = Some(self.next_wake.map_or(at, |w| w.min(at)));
+    }
+}
+
+thread_local! {
+    /// Where a URL is put together before it is copied into its one allocation.
+    static URL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// An event as the fold reads it, borrowed from wherever the events are kept.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Folded<'a> {
+    pub at: DateTime<Utc>,
+    pub id: IdRef<'a>,
+    pub step: Step<'a>,
+}
+
+/// What an event does, as the fold reads it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step<'a> {
+    Received(HearingDate),
+    Rescheduled(HearingDate),
+    Cancelled,
+    Held(NaiveDate),
+    Published(PublishedRef<'a>),
+}
+
+/// A publication, as the fold reads it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PublishedRef<'a> {
+    pub document: Document,
+    pub channel: Channel,
+    pub declared_on: Option<NaiveDate>,
+    pub has_recording: Option<bool>,
+    pub section: TextRef<'a>,
+    pub url: Option<UrlRef<'a>>,
+}
+
+/// An event id: shared text, or a UUID kept as its 128-bit value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IdRef<'a> {
+    Shared(&'a Arc<str>),
+    Plain(&'a str),
+    Uuid(u128),
+}
+
+/// Text that is shared already, or borrowed and copied when a finding needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TextRef<'a> {
+    Shared(&'a Arc<str>),
+    Plain(&'a str),
+}
+
+/// A URL, whole or as the text around the hearing id it contains.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum UrlRef<'a> {
+    Whole(TextRef<'a>),
+    AroundId { before: &'a str, after: &'a str },
+}
+
+impl<'a> Folded<'a> {
+    /// The view of a decoded event.
+    pub fn of(event: &'a Event) -> Folded<'a> {
+        let step = match &event.body {
+            Body::ApplicationReceived(date) => Step::Received(*date),
+            Body::Rescheduled(date) => Step::Rescheduled(*date),
+            Body::Cancelled => Step::Cancelled,
+            Body::Held { held_on } => Step::Held(*held_on),
+            Body::Published(p) => Step::Published(PublishedRef {
+                document: p.document,
+                channel: p.channel,
+                declared_on: p.declared_on,
+                has_recording: p.has_recording,
+                section: TextRef::Shared(&p.section),
+                url: p.url.as_ref().map(|u| UrlRef::Whole(TextRef::Shared(u))),
+            }),
+        };
+        Folded {
+            at: event.occurred_at,
+            id: IdRef::Shared(&event.event_id),
+            step,
+        }
+    }
+}
+
+impl IdRef<'_> {
+    pub fn to_arc(self) -> Arc<str> {
+        match self {
+            IdRef::Shared(id) => id.clone(),
+            IdRef::Plain(id) => Arc::from(id),
+            IdRef::Uuid(value) => {
+                let text = crate::event::uuid_bytes(value);
+                Arc::from(std::str::from_utf8(&text).expect("hex digits and hyphens"))
+            }
+        }
+    }
+}
+
+impl<'a> TextRef<'a> {
+    pub fn as_str(self) -> &'a str {
+        match self {
+            TextRef::Shared(s) => s,
+            TextRef::Plain(s) => s,
+        }
+    }
+
+    pub fn to_arc(self) -> Arc<str> {
+        match self {
+            TextRef::Shared(s) => s.clone(),
+            TextRef::Plain(s) => Arc::from(s),
+        }
+    }
+}
+
+impl UrlRef<'_> {
+    /// The URL's text; `hearing_id` fills the place of the id in a URL kept around it.
+    pub fn to_arc(self, hearing_id: &str) -> Arc<str> {
+        match self {
+            UrlRef::Whole(text) => text.to_arc(),
+            UrlRef::AroundId { before, after } => URL.with_borrow_mut(|url| {
+                url.clear();
+                url.push_str(before);
+                url.push_str(hearing_id);
+                url.push_str(after);
+                Arc::from(url.as_str())
+            }),
+        }
     }
 }

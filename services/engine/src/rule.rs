@@ -138,6 +138,8 @@ pub enum RulePackError {
 #[derive(Debug, Clone)]
 pub struct RulePacks {
     packs: BTreeMap<NaiveDate, RulePack>,
+    /// The `(file name, TOML text)` each pack came from.
+    files: BTreeMap<NaiveDate, (String, String)>,
 }
 
 const BUILTIN: &[(&str, &str)] = &[(
@@ -157,22 +159,38 @@ impl RulePacks {
 
     /// Packs from `(file name, TOML text)` pairs; the name is used in error messages.
     pub fn from_files(files: &[(String, String)]) -> Result<RulePacks, RulePackError> {
-        let mut packs = BTreeMap::new();
+        let mut packs = RulePacks {
+            packs: BTreeMap::new(),
+            files: BTreeMap::new(),
+        };
         for (file, text) in files {
-            let pack = parse_pack(file, text)?;
-            packs.insert(pack.applies_from, pack);
+            packs.add(file, text)?;
         }
-        Ok(RulePacks { packs })
+        Ok(packs)
     }
 
     /// These packs plus every `*.toml` in `dir`; a file with the same `applies_from`
     /// replaces the shipped pack.
     pub fn with_dir(mut self, dir: &Path) -> Result<RulePacks, RulePackError> {
         for (file, text) in read_toml_dir(dir)? {
-            let pack = parse_pack(&file, &text)?;
-            self.packs.insert(pack.applies_from, pack);
+            self.add(&file, &text)?;
         }
         Ok(self)
+    }
+
+    fn add(&mut self, file: &str, text: &str) -> Result<(), RulePackError> {
+        let pack = parse_pack(file, text)?;
+        let from = pack.applies_from;
+        self.packs.insert(from, pack);
+        self.files
+            .insert(from, (file.to_string(), text.to_string()));
+        Ok(())
+    }
+
+    /// The `(file name, TOML text)` of every pack, by date: the input of
+    /// [`RulePacks::from_files`] that gives these packs again.
+    pub fn files(&self) -> Vec<(String, String)> {
+        self.files.values().cloned().collect()
     }
 
     /// The pack in force on `date`; dates before the first pack use the first one.

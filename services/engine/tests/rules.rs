@@ -408,6 +408,7 @@ fn engine_at(clock: &str) -> Engine {
 fn active_rules(engine: &Engine) -> Vec<Rule> {
     let mut rules: Vec<_> = engine
         .findings()
+        .iter()
         .filter_map(|f| match f.key() {
             FindingKey::Violation { rule, .. } => Some(rule),
             FindingKey::Placement { .. } => None,
@@ -459,7 +460,7 @@ fn an_event_stamped_ahead_of_the_clock_waits_for_it() {
     for e in &h.events {
         engine.ingest(e.clone());
     }
-    assert_eq!(engine.findings().count(), 0);
+    assert_eq!(engine.findings().len(), 0);
     // The deadline (5 May 19:00Z) fires first: missing on both channels.
     engine.advance_to(t("2025-05-06T00:00:00Z"));
     assert_eq!(
@@ -513,7 +514,7 @@ fn the_document_and_channel_of_a_finding_are_in_its_id() {
     h.received("2025-05-02T10:00:00+05:00", "2025-06-20T11:00:00+05:00");
     let mut engine = engine_at("2025-05-10T00:00:00Z");
     engine.ingest(h.events[0].clone());
-    let mut ids: Vec<_> = engine.findings().map(Finding::id).collect();
+    let mut ids: Vec<_> = engine.findings().iter().map(Finding::id).collect();
     ids.sort();
     assert_eq!(
         ids,
@@ -574,6 +575,7 @@ fn transfer(date: &str, working: bool) -> String {
 fn protocol_verdicts(engine: &Engine) -> Vec<(Rule, Channel, Option<NaiveDate>)> {
     let mut verdicts: Vec<_> = engine
         .findings()
+        .iter()
         .filter_map(|f| match f {
             Finding::Violation(v) => Some((v.rule, v.channel, v.deadline_on)),
             Finding::Placement(_) => None,

@@ -7,13 +7,14 @@
 //! prints it as text or JSON.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
-use hearwatch_engine::engine::{Engine, Outcome};
+use hearwatch_engine::engine::Outcome;
 use hearwatch_engine::event::decode;
-use hearwatch_engine::explain::{explain, DeadlineStatus, Explanation, HistoryChange};
+use hearwatch_engine::explain::{
+    explain, DeadlineStatus, Explanation, HearingEvents, HistoryChange,
+};
 use tracing::warn;
 
 use crate::cli::{ExplainArgs, ExplainFormat};
@@ -26,9 +27,7 @@ pub fn run(args: &ExplainArgs, file: &FileConfig) -> Result<()> {
         Some(t) => parse_instant("--as-of", t)?,
         None => Utc::now(),
     };
-    // The engine, holding, only sorts out duplicates and conflicts; it evaluates nothing.
-    let mut engine = Engine::new(calendar.clone(), Arc::clone(&packs), as_of);
-    engine.hold();
+    let mut hearing = HearingEvents::default();
     let path = &args.events;
     let wanted = args.hearing.as_bytes();
     let mut input = open_input(path)?;
@@ -38,7 +37,7 @@ pub fn run(args: &ExplainArgs, file: &FileConfig) -> Result<()> {
         }
         match decode(bytes, None) {
             Ok(event) if *event.hearing_id == *args.hearing => {
-                if let Outcome::Rejected { reason, detail } = engine.ingest(event).0 {
+                if let Outcome::Rejected { reason, detail } = hearing.add(event) {
                     warn!("{}:{number}: skipped: {reason}: {detail}", path.display());
                 }
             }
@@ -47,8 +46,7 @@ pub fn run(args: &ExplainArgs, file: &FileConfig) -> Result<()> {
         }
         Ok(())
     })?;
-    let events = engine.events_of(&args.hearing).unwrap_or_default();
-    let Some(explanation) = explain(events, as_of, &calendar, &packs) else {
+    let Some(explanation) = explain(hearing.events(), as_of, &calendar, &packs) else {
         bail!(
             "{} has no valid event of hearing {:?}",
             path.display(),

@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod explain;
 mod kafka;
+mod memory;
 mod metrics;
 mod output;
 mod processor;

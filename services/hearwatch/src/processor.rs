@@ -670,9 +670,13 @@ impl Processor {
                 Err(_) => bail!("the producer stopped before a dead letter was confirmed"),
             }
         }
+        let reconciling = !self.unreconciled.is_empty();
         self.reconcile().await?;
         let wrote = !self.rows.is_empty();
         self.write_rows().await?;
+        if reconciling {
+            crate::memory::trim();
+        }
         if wrote || self.last_clock_write.elapsed() >= Duration::from_secs(10) {
             self.write_clock(now).await?;
         }
@@ -714,7 +718,7 @@ impl Processor {
             }
             // Every finding the engine holds as active must be in ClickHouse as it is,
             // whether this catch-up computed it or a restored snapshot already had it.
-            let findings: Vec<Finding> = self.partitions[&p].engine.findings().cloned().collect();
+            let findings = self.partitions[&p].engine.findings();
             for finding in findings {
                 let change = Change {
                     finding,
@@ -843,7 +847,11 @@ impl Processor {
         m.open_hearings.set(hearings as i64);
         m.pending_timers.set(timers as i64);
         m.waiting_for_calendar.set(waiting as i64);
-        m.set_active_violations(self.partitions.values().flat_map(|s| s.engine.findings()));
+        m.set_active_violations(
+            self.partitions
+                .values()
+                .flat_map(|s| s.engine.active_violations()),
+        );
         m.clock_seconds.set(now.timestamp());
         for (p, s) in &self.partitions {
             m.consumer_lag

@@ -84,9 +84,10 @@ pub fn run(args: &ReplayArgs, file: &FileConfig) -> Result<()> {
         "replayed {}",
         args.events.display()
     );
+    let findings = engine.findings();
     let bytes = match args.output.format {
-        ReportFormat::Ndjson => violations_ndjson(engine.findings()).into_bytes(),
-        other => render_report(&Rollup::from_findings(month, engine.findings()), other)?,
+        ReportFormat::Ndjson => violations_ndjson(findings.iter()).into_bytes(),
+        other => render_report(&Rollup::from_findings(month, &findings), other)?,
     };
     write_output(args.output.output.as_deref(), &bytes)
 }
