@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-GOLDEN = pathlib.Path(os.environ.get("HEARWATCH_GOLDEN", ROOT.parent / "shared" / "golden" / "2025-05.json"))
+GOLDEN = pathlib.Path(os.environ.get("HEARWATCH_GOLDEN", ROOT / "tests" / "golden" / "2025-05.json"))
 
 
 def stack_env():

@@ -115,6 +115,14 @@ pub struct ClickHouseConfig {
 }
 
 impl ClickHouseConfig {
+    /// Where this configuration points, for error messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "ClickHouse at {} (database {}, user {})",
+            self.url, self.database, self.user
+        )
+    }
+
     pub fn resolve(args: &ClickHouseArgs, file: &FileConfig) -> Result<ClickHouseConfig> {
         let f = &file.clickhouse;
         let from_file = match (&f.password, &f.password_file) {

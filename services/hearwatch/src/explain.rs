@@ -27,6 +27,9 @@ pub fn run(args: &ExplainArgs, file: &FileConfig) -> Result<()> {
         Some(t) => parse_instant("--as-of", t)?,
         None => Utc::now(),
     };
+    if args.hearing.trim().is_empty() {
+        bail!("--hearing is empty; give a hearing id such as KZ-19-OM-2025-0001");
+    }
     let mut hearing = HearingEvents::default();
     let path = &args.events;
     let wanted = args.hearing.as_bytes();

@@ -29,25 +29,40 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Parser;
+use hearwatch_engine::region::Form;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command, MigrateArgs, ReportArgs, ReportFormat, RunArgs};
 use crate::config::{load_data, ClickHouseConfig, FileConfig, KafkaConfig};
-use crate::output::{parse_instant, parse_month, write_output};
+use crate::output::{parse_instant, parse_known_at, parse_month, write_output};
 
 fn main() {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, bad_filter) = match EnvFilter::try_new(&cli.log) {
+        Ok(filter) => (filter, None),
+        Err(e) => (EnvFilter::new("info"), Some(e)),
+    };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .init();
+    if let Some(e) = bad_filter {
+        warn!(
+            "--log / HEARWATCH_LOG {:?} is not a log filter ({e}); logging at info",
+            cli.log
+        );
+    }
+    // A running processor's end belongs in its log; a command's error is said once, plainly.
+    let service = matches!(cli.command, Command::Run(_));
     if let Err(e) = dispatch(cli) {
-        error!("{e:#}");
-        eprintln!("hearwatch: {e:#}");
+        if service {
+            error!("{e:#}");
+        } else {
+            eprintln!("hearwatch: {e:#}");
+        }
         std::process::exit(1);
     }
 }
@@ -87,10 +102,11 @@ async fn run(args: &RunArgs, file: &FileConfig) -> Result<()> {
         .clone()
         .or_else(|| file.processor.metrics_addr.clone())
         .unwrap_or_else(|| "127.0.0.1:19100".to_string());
+    let listener = metrics::bind(&addr).await?;
     let server = {
         let metrics = metrics.clone();
         tokio::spawn(async move {
-            if let Err(e) = metrics::serve(&addr, metrics).await {
+            if let Err(e) = metrics::serve(listener, metrics).await {
                 warn!("the metrics endpoint is down: {e:#}");
             }
         })
@@ -138,18 +154,27 @@ async fn shutdown_signal() {
 
 async fn report(args: &ReportArgs, file: &FileConfig) -> Result<()> {
     let config = ClickHouseConfig::resolve(&args.clickhouse, file)?;
-    let known_at = args
-        .known_at
-        .as_deref()
-        .map(|k| parse_instant("--known-at", k))
-        .transpose()?;
+    let known_at = args.known_at.as_deref().map(parse_known_at).transpose()?;
     let month = parse_month(args.output.month.as_deref(), Utc::now())?;
     if args.output.format == ReportFormat::Ndjson {
         anyhow::bail!("--format ndjson is for replay; use `hearwatch violations` or the `violations` view in ClickHouse");
     }
     replay::check_destination(args.output.format, args.output.output.as_deref())?;
     let client = warehouse::client(&config);
-    let rollup = warehouse::rollup(&client, &config.database, month, known_at).await?;
+    let rollup = warehouse::rollup(&client, &config.database, month, known_at)
+        .await
+        .with_context(|| format!("reading the report from {}", config.describe()))?;
+    let counted: u64 = Form::ALL
+        .iter()
+        .map(|&form| rollup.table(form).column_sums().iter().sum::<u64>())
+        .sum();
+    if counted == 0 {
+        warn!(
+            month = %month.format("%Y-%m"),
+            "ClickHouse holds no placement or violation for this month: the tables are all \
+             zeros (check the month, and the processor's clock in processor_clock)"
+        );
+    }
     let bytes = replay::render_report(&rollup, args.output.format)?;
     write_output(args.output.output.as_deref(), &bytes)
 }
@@ -164,7 +189,9 @@ async fn migrate(args: &MigrateArgs, file: &FileConfig) -> Result<()> {
         return write_output(None, sql.concat().as_bytes());
     }
     let client = warehouse::client(&config).with_database("default");
-    let n = warehouse::migrate(&client, &config.database).await?;
+    let n = warehouse::migrate(&client, &config.database)
+        .await
+        .with_context(|| format!("migrating {}", config.describe()))?;
     info!(statements = n, database = %config.database, url = %config.url, "schema is up to date");
     Ok(())
 }

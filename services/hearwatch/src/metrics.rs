@@ -74,6 +74,15 @@ impl Phase {
     }
 }
 
+/// The bounds of `hearwatch_timer_lag_seconds`: fine around the 1 s a timer may take (the
+/// processor fires timers every half second), coarse up to the better part of an hour.
+/// They include every bound of the powers of 4 from 0.01 s that earlier builds used, so
+/// queries and alert tests written against those still match.
+const TIMER_LAG_BUCKETS: [f64; 18] = [
+    0.01, 0.04, 0.1, 0.16, 0.25, 0.5, 0.64, 0.75, 1.0, 1.5, 2.0, 2.56, 5.0, 10.24, 40.96, 163.84,
+    655.36, 2621.44,
+];
+
 /// The processor's metrics, registered in their own registry.
 #[derive(Clone)]
 pub struct Metrics {
@@ -203,7 +212,7 @@ impl Metrics {
             timer_lag: histogram(
                 "hearwatch_timer_lag_seconds",
                 "Seconds between a deadline instant and the firing of its timer.",
-                exponential_buckets(0.01, 4.0, 10).expect("valid buckets"),
+                TIMER_LAG_BUCKETS.to_vec(),
             ),
             consumer_lag,
             clickhouse_insert_seconds: histogram(
@@ -327,15 +336,21 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` on `addr` until the task is dropped.
-pub async fn serve(addr: &str, metrics: Metrics) -> Result<()> {
-    let addr: SocketAddr = addr
-        .parse()
-        .with_context(|| format!("metrics address {addr:?} is not HOST:PORT"))?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} for /metrics"))?;
+/// Listens on `addr` for [`serve`]. A processor that cannot be watched must not run
+/// unseen, so the caller stops on an error.
+pub async fn bind(addr: &str) -> Result<TcpListener> {
+    let parsed: SocketAddr = addr.parse().with_context(|| {
+        format!("the metrics address {addr:?} (--metrics-addr, HEARWATCH_METRICS_ADDR or [processor] metrics_addr) is not HOST:PORT")
+    })?;
+    let listener = TcpListener::bind(parsed).await.with_context(|| {
+        format!("cannot listen on {parsed} for /metrics (is another processor running there?)")
+    })?;
     info!("metrics on http://{}/metrics", listener.local_addr()?);
+    Ok(listener)
+}
+
+/// Serves `GET /metrics` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, metrics: Metrics) -> Result<()> {
     loop {
         let (mut stream, peer) = listener.accept().await?;
         let metrics = metrics.clone();

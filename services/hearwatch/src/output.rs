@@ -12,6 +12,9 @@ pub fn open_input(path: &Path) -> Result<Box<dyn BufRead>> {
     if path == Path::new("-") {
         return Ok(Box::new(BufReader::new(std::io::stdin())));
     }
+    if path.is_dir() {
+        bail!("{} is a directory, not a file of events", path.display());
+    }
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
@@ -71,6 +74,16 @@ pub fn parse_instant(flag: &str, value: &str) -> Result<DateTime<Utc>> {
     }
 }
 
+/// A `--known-at` instant: ClickHouse's `DateTime` holds 1970-01-01 to 2106-02-07 (UTC),
+/// and an instant outside would wrap around silently, so it is refused.
+pub fn parse_known_at(value: &str) -> Result<DateTime<Utc>> {
+    let at = parse_instant("--known-at", value)?;
+    if !(0..=i64::from(u32::MAX)).contains(&at.timestamp()) {
+        bail!("--known-at {value:?} is outside what ClickHouse records (1970-01-01T00:00:00Z to 2106-02-07T06:28:15Z)");
+    }
+    Ok(at)
+}
+
 /// The first day of a `YYYY-MM` month from a flag, or of the month before `now`'s.
 pub fn parse_month(value: Option<&str>, now: DateTime<Utc>) -> Result<NaiveDate> {
     match value {
@@ -83,6 +96,28 @@ pub fn parse_month(value: Option<&str>, now: DateTime<Utc>) -> Result<NaiveDate>
             Ok(this
                 .checked_sub_months(Months::new(1))
                 .expect("a previous month"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_at_clickhouse_cannot_record_is_refused() {
+        assert!(parse_known_at("2025-07-01T00:00:00+05:00").is_ok());
+        assert!(parse_known_at("2106-02-07T06:28:15Z").is_ok());
+        for outside in [
+            "2106-02-07T06:28:16Z",
+            "1969-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            let err = parse_known_at(outside).unwrap_err().to_string();
+            assert!(
+                err.contains("outside what ClickHouse records"),
+                "{outside}: {err}"
+            );
         }
     }
 }

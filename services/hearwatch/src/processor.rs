@@ -170,6 +170,30 @@ struct Processor {
 }
 
 /// Runs the processor until `shutdown` completes, or until idle with `exit_when_idle`.
+/// Stops at once when the broker answers that the input topic does not exist: a processor
+/// reading nothing would report itself caught up with an empty topic. When the broker does
+/// not answer, the processor starts and waits for it as usual.
+fn check_topic(consumer: &StreamConsumer<Context>, kafka: &KafkaConfig) -> Result<()> {
+    let metadata = tokio::task::block_in_place(|| {
+        consumer.fetch_metadata(Some(&kafka.topic), Duration::from_secs(10))
+    });
+    let Ok(metadata) = metadata else {
+        return Ok(());
+    };
+    let missing = metadata.topics().iter().any(|t| {
+        t.name() == kafka.topic
+            && t.error() == Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+    });
+    if missing {
+        bail!(
+            "the input topic {} does not exist on {} (create it, or fix --topic / HEARWATCH_KAFKA_TOPIC)",
+            kafka.topic,
+            kafka.brokers
+        );
+    }
+    Ok(())
+}
+
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Result<()> {
     let mut client = client_config(&settings.kafka);
     client
@@ -185,6 +209,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Resu
             changes: Mutex::new(Vec::new()),
         })
         .context("cannot create the Kafka consumer")?;
+    check_topic(&consumer, &settings.kafka)?;
     consumer
         .subscribe(&[&settings.kafka.topic])
         .with_context(|| format!("cannot subscribe to {}", settings.kafka.topic))?;
@@ -427,6 +452,20 @@ impl Processor {
             self.settings.calendar.clone(),
             self.settings.packs.clone(),
         ) {
+            Ok((engine, _)) if engine.clock() > self.clock.now() => {
+                // The engine's clock never goes back, so a state evaluated at a later
+                // instant (a run with another --now) would keep verdicts this run must not
+                // have. Rebuilding evaluates at this run's clock, and reconciling then
+                // retracts what the later clock wrote.
+                warn!(
+                    partition = p,
+                    snapshot_clock = %engine.clock().to_rfc3339(),
+                    clock = %self.clock.now().to_rfc3339(),
+                    "the snapshot was evaluated at a later clock than this run's; \
+                     reading from the beginning"
+                );
+                Ok(None)
+            }
             Ok((engine, changes)) => {
                 info!(
                     partition = p,
@@ -502,7 +541,7 @@ impl Processor {
             if let Err(e) = snapshots::prune(&self.clickhouse, at).await {
                 warn!(partition = p, "older snapshots not pruned: {e}");
             }
-            debug!(
+            info!(
                 partition = p,
                 offset,
                 bytes = bytes.len(),

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use hearwatch_engine::region::{Channel, Form, Region};
 use hearwatch_engine::report::{month_key, month_words};
@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::cli::{ListFormat, ViolationsArgs};
 use crate::config::{ClickHouseConfig, FileConfig};
-use crate::output::{parse_instant, parse_month, write_output};
+use crate::output::{parse_known_at, parse_month, write_output};
 use crate::warehouse::{self, FindingRow, ViolationFilter};
 
 /// One violation with its evidence, as listed; `None` where a piece does not apply.
@@ -312,14 +312,12 @@ pub fn render_table(listed: &[Listed], filter: &ViolationFilter) -> String {
 /// Runs `hearwatch violations`.
 pub async fn run(args: &ViolationsArgs, file: &FileConfig) -> Result<()> {
     let filter = filter(args)?;
-    let known_at = args
-        .known_at
-        .as_deref()
-        .map(|k| parse_instant("--known-at", k))
-        .transpose()?;
+    let known_at = args.known_at.as_deref().map(parse_known_at).transpose()?;
     let config = ClickHouseConfig::resolve(&args.clickhouse, file)?;
     let client = warehouse::client(&config);
-    let rows = warehouse::violations(&client, &config.database, &filter, known_at).await?;
+    let rows = warehouse::violations(&client, &config.database, &filter, known_at)
+        .await
+        .with_context(|| format!("reading violations from {}", config.describe()))?;
     let mut listed = rows
         .iter()
         .map(Listed::from_row)

@@ -348,11 +348,25 @@ pub async fn active_findings(
     db: &str,
     partition: i32,
 ) -> clickhouse::error::Result<Vec<FindingRow>> {
+    // Only the findings ever written from this partition are aggregated (all of their
+    // rows, so the latest one wins wherever it came from), and a large aggregation spills
+    // to disk rather than failing on the per-query memory limit.
     let sql = format!(
         "SELECT * FROM ({}) WHERE active = 1 AND source_partition = {partition}",
-        current_findings_sql(db, None)
+        current_findings_sql(db, None).replacen(
+            &format!("FROM {db}.findings_log"),
+            &format!(
+                "FROM {db}.findings_log WHERE finding_id IN \
+                 (SELECT finding_id FROM {db}.findings_log WHERE source_partition = {partition})"
+            ),
+            1
+        )
     );
-    client.query(&sql).fetch_all::<FindingRow>().await
+    client
+        .query(&sql)
+        .with_option("max_bytes_before_external_group_by", "500000000")
+        .fetch_all::<FindingRow>()
+        .await
 }
 
 /// Writes rows in one insert; ClickHouse has them once this returns.

@@ -1,9 +1,9 @@
 //! The may-2025 scenario replayed through the real binary reproduces the ministry's tables.
 //!
-//! The expected numbers are not ours: they are `shared/golden/2025-05.json`, the seed
-//! report's tables typed in as data, found beside the repository (or at
-//! `HEARWATCH_GOLDEN`). Totals are compared as row sums, since the seed's printed 286 is a
-//! known error in the report.
+//! The expected numbers are not ours: they are the seed report's tables typed in as data,
+//! `tests/golden/2025-05.json` (a copy of the shared `golden/2025-05.json`; or the file
+//! `HEARWATCH_GOLDEN` names). Totals are compared as row sums, since the seed's printed
+//! 286 is a known error in the report.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +14,28 @@ fn golden_path() -> PathBuf {
     if let Ok(p) = std::env::var("HEARWATCH_GOLDEN") {
         return PathBuf::from(p);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden/2025-05.json")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/2025-05.json")
+}
+
+/// The repository's copy of the golden tables is still the shared file, when the shared
+/// folder sits beside the repository (it does where the project is developed).
+#[test]
+fn the_golden_copy_is_the_shared_file() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden/2025-05.json");
+    let Ok(original) = std::fs::read(&shared) else {
+        eprintln!(
+            "{} is not beside this clone; nothing to compare",
+            shared.display()
+        );
+        return;
+    };
+    let copy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/2025-05.json");
+    assert!(
+        std::fs::read(&copy).expect("the golden copy") == original,
+        "{} differs from {}: copy the shared file again",
+        copy.display(),
+        shared.display()
+    );
 }
 
 fn hearwatch(args: &[&str]) -> Vec<u8> {
