@@ -714,6 +714,11 @@ def wait_settled(processor, hearings, timeout, stall=60):
                        f"{last and last[0]:.0f} events taken); {processor.last_complaint()}")
 
 
+def member_of(stack, name):
+    """The `--instance-id` of the processor named `name` and of its restart."""
+    return ["--instance-id", f"bench-{stack.tag}-{name}"]
+
+
 def hold_hearings(stack, args, topic, name, hearings, extra):
     """A processor that has taken in every event of `topic` (`hearings` hearings): it, its
     database and group, and its resident memory against the same processor idle."""
@@ -725,7 +730,10 @@ def hold_hearings(stack, args, topic, name, hearings, extra):
     time.sleep(3)
     baseline = idle.rss_bytes()
     idle.stop()
-    holder = Processor(stack, name, topic, database, group, "--now", NOW, *extra)
+    # A stable member name (static group membership), as a deployment gives each
+    # processor, so that its restart takes its partitions back at once.
+    holder = Processor(stack, name, topic, database, group, "--now", NOW, *extra,
+                       *member_of(stack, name))
     started = time.time()
     try:
         samples = wait_settled(holder, hearings, args.memory_timeout)
@@ -756,7 +764,7 @@ def restart(stack, args, holder, topic, database, group, extra):
     producer.flush(30)
     watcher = Watcher(stack, database, "announcement_undated", hearing_id, every=0.1)
     restarted = Processor(stack, f"{holder.name}-restart", topic, database, group, "--now", NOW,
-                          *extra)
+                          *extra, *member_of(stack, holder.name))
     watcher.start()
     deadline = time.time() + args.restart_timeout
     while hearing_id not in watcher.seen and time.time() < deadline and restarted.alive():
@@ -1167,12 +1175,13 @@ def method_and_bounds(r, notes, args):
                     f"{held['hearings'] / args.memory_hearings:.0%} of the size.", ""]
         out += [f"The processor holding {held['hearings']:,} hearings was killed with SIGKILL; "
                 f"one new event (an undated announcement) was sent; the processor was restarted "
-                f"with the same group"
+                f"with the same group and the same `--instance-id` (static membership)"
                 + (f" and `{' '.join(recovery['flags'])}`" if recovery["flags"] else "")
                 + f". The time is from its start to that event's violation visible in "
                 f"ClickHouse. Its log shows the partitions assigned after "
-                f"{fmt(recovery['assigned_s'], ' s')} (the group waits for the killed member's "
-                f"session to time out, `session.timeout.ms` 10 s), every partition caught up "
+                f"{fmt(recovery['assigned_s'], ' s')} (without a stable member name the group "
+                f"would first wait for the killed member's session to time out, "
+                f"`session.timeout.ms` 10 s), every partition caught up "
                 f"after {fmt(recovery['caught_up_s'], ' s')} and compared with ClickHouse after "
                 f"{fmt(recovery['reconciled_s'], ' s')}. It read {reads}: "
                 + ("it started from a snapshot's offset, so the time is restoring the snapshot "

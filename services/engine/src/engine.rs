@@ -17,6 +17,7 @@
 mod snapshot;
 mod store;
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -24,7 +25,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::calendar::Calendar;
 use crate::event::{DlqReason, Event};
-use crate::hearing::{evaluate_folded, Who};
+use crate::hearing::{evaluate_folded, Timing, Who};
 use crate::region::{Form, Region};
 use crate::rule::{Rule, RulePacks};
 use crate::verdict::{Change, Finding};
@@ -90,6 +91,9 @@ pub struct Engine {
     strings: Strings,
     /// Active violations by rule and region, kept up to date with every change.
     violations: BTreeMap<(Rule, Region), u64>,
+    /// The latest instant any evaluation kept depends on: the clock can be set back to
+    /// any instant from it on without changing a finding ([`Engine::rewind`]).
+    settled_by: Option<DateTime<Utc>>,
 }
 
 impl Engine {
@@ -105,12 +109,29 @@ impl Engine {
             held: None,
             strings: Strings::default(),
             violations: BTreeMap::new(),
+            settled_by: None,
         }
     }
 
     /// The engine's clock.
     pub fn clock(&self) -> DateTime<Utc> {
         self.clock
+    }
+
+    /// Sets the clock back to `to`, when nothing the engine decided depends on an instant
+    /// after it; otherwise leaves it and returns that instant.
+    ///
+    /// A processor restarted with `--now` restores a snapshot whose clock ran on a little
+    /// past its own start; when no event came due and no deadline passed in between, the
+    /// state is the same at either clock, and the processor continues from the snapshot.
+    pub fn rewind(&mut self, to: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
+        match self.settled_by {
+            Some(settled) if settled > to => Err(settled),
+            _ => {
+                self.clock = self.clock.min(to);
+                Ok(())
+            }
+        }
     }
 
     /// Stops evaluating: events are stored and their hearings evaluated on [`Engine::release`].
@@ -128,10 +149,12 @@ impl Engine {
     /// Evaluates every hearing that changed while holding, and resumes evaluating. Timers
     /// that came due while holding fire at the next [`Engine::advance_to`].
     pub fn release(&mut self) -> Vec<Change> {
-        let mut changes = Vec::new();
         let Some(mut held) = self.held.take() else {
-            return changes;
+            return Vec::new();
         };
+        // A hearing has a few findings; reserving for them spares copying every finding
+        // again each time the vector would double.
+        let mut changes = Vec::with_capacity(held.order.len() * 4);
         for n in held.order {
             let before = held.before.remove(&n).unwrap_or_default();
             self.hearings[n as usize].held = false;
@@ -142,10 +165,12 @@ impl Engine {
 
     /// Takes in one event.
     pub fn ingest(&mut self, event: Event) -> (Outcome, Vec<Change>) {
-        let (n, new) = match self.numbers.get(&*event.hearing_id) {
-            Some(&n) => (n, false),
-            None => {
-                let n = u32::try_from(self.hearings.len()).expect("fewer than 2^32 hearings");
+        let count = self.hearings.len();
+        let (n, new) = match self.numbers.entry(event.hearing_id.clone()) {
+            Entry::Occupied(known) => (*known.get(), false),
+            Entry::Vacant(slot) => {
+                let n = u32::try_from(count).expect("fewer than 2^32 hearings");
+                slot.insert(n);
                 self.hearings.push(Hearing {
                     id: event.hearing_id.clone(),
                     region: event.region,
@@ -155,7 +180,6 @@ impl Engine {
                     held: false,
                     log: Box::default(),
                 });
-                self.numbers.insert(event.hearing_id.clone(), n);
                 (n, true)
             }
         };
@@ -282,6 +306,41 @@ impl Engine {
         out
     }
 
+    /// The active findings of the hearings named, as their last evaluations found them;
+    /// names the engine does not know are skipped.
+    pub fn findings_of(&self, hearing_ids: &[Arc<str>]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for id in hearing_ids {
+            if let Some(&n) = self.numbers.get(id) {
+                out.extend(self.current_findings(n));
+            }
+        }
+        out
+    }
+
+    /// Every hearing the engine keeps, in the order it first saw them.
+    pub fn hearing_ids(&self) -> Vec<Arc<str>> {
+        self.hearings.iter().map(|h| h.id.clone()).collect()
+    }
+
+    /// The hearings changed while holding, which [`Engine::release`] will evaluate.
+    pub fn held_hearings(&self) -> Vec<Arc<str>> {
+        self.held.as_ref().map_or_else(Vec::new, |held| {
+            held.order
+                .iter()
+                .map(|&n| self.hearings[n as usize].id.clone())
+                .collect()
+        })
+    }
+
+    /// The hearings whose timer is due at the clock and has not fired.
+    pub fn due_hearings(&self) -> Vec<Arc<str>> {
+        self.timers
+            .range(..=(self.clock, u32::MAX))
+            .map(|&(_, n)| self.hearings[n as usize].id.clone())
+            .collect()
+    }
+
     /// The active violations of every rule and region that has any.
     pub fn active_violations(&self) -> impl Iterator<Item = (Rule, Region, u64)> + '_ {
         self.violations
@@ -344,7 +403,7 @@ impl Engine {
         calendar: &Calendar,
         packs: &RulePacks,
         out: &mut Vec<Finding>,
-    ) -> (Option<DateTime<Utc>>, bool) {
+    ) -> Timing {
         let hearing = &self.hearings[n as usize];
         let mut folded = Vec::with_capacity(8);
         store::folded(&hearing.log, &self.strings, &mut folded);
@@ -360,9 +419,10 @@ impl Engine {
     /// `changes`, and sets its timer.
     fn reevaluate(&mut self, n: u32, before: Vec<Finding>, changes: &mut Vec<Change>) {
         let mut after = Vec::new();
-        let (wake, waiting) = self.evaluate(n, self.clock, &self.calendar, &self.packs, &mut after);
-        let hearing = &mut self.hearings[n as usize];
-        hearing.waiting_for_calendar = waiting;
+        let timing = self.evaluate(n, self.clock, &self.calendar, &self.packs, &mut after);
+        self.settled_by = self.settled_by.max(timing.settled_by);
+        let (wake, hearing) = (timing.next_wake, &mut self.hearings[n as usize]);
+        hearing.waiting_for_calendar = timing.waiting_for_calendar;
         if let Some(old) = hearing.wake.take() {
             self.timers.remove(&(old, n));
         }

@@ -71,12 +71,11 @@ pub fn evaluate(
     let who = Who::of(first);
     let folded: Vec<Folded<'_>> = events.iter().map(Folded::of).collect();
     let mut findings = Vec::new();
-    let (next_wake, waiting_for_calendar) =
-        evaluate_folded(&who, &folded, as_of, calendar, packs, &mut findings);
+    let timing = evaluate_folded(&who, &folded, as_of, calendar, packs, &mut findings);
     Evaluation {
         findings: findings.into_iter().map(|f| (f.key(), f)).collect(),
-        next_wake,
-        waiting_for_calendar,
+        next_wake: timing.next_wake,
+        waiting_for_calendar: timing.waiting_for_calendar,
     }
 }
 
@@ -98,8 +97,21 @@ impl<'a> Who<'a> {
     }
 }
 
+/// When an evaluation's outcome changes, besides its findings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Timing {
+    /// The next instant at which the outcome can change by itself.
+    pub next_wake: Option<DateTime<Utc>>,
+    /// A deadline needs a calendar year that has no data.
+    pub waiting_for_calendar: bool,
+    /// The latest instant at or before the as-of that the outcome depends on (an event
+    /// that became due, a deadline that passed): evaluating at any instant from it up to
+    /// the next wake gives the same outcome.
+    pub settled_by: Option<DateTime<Utc>>,
+}
+
 /// The core of [`evaluate`]: appends the active findings to `out`, sorted by key, and
-/// returns the next wake and whether a deadline waits for calendar data.
+/// says when the outcome changes.
 pub(crate) fn evaluate_folded(
     who: &Who<'_>,
     events: &[Folded<'_>],
@@ -107,11 +119,14 @@ pub(crate) fn evaluate_folded(
     calendar: &Calendar,
     packs: &RulePacks,
     out: &mut Vec<Finding>,
-) -> (Option<DateTime<Utc>>, bool) {
+) -> Timing {
     let due = events.partition_point(|e| e.at <= as_of);
     let next_wake = events.get(due).map(|e| e.at);
     if due == 0 {
-        return (next_wake, false);
+        return Timing {
+            next_wake,
+            ..Timing::default()
+        };
     }
     let zone = who.region.zone();
     let (receipt, pack) = receipt_and_pack(&events[..due], zone, packs);
@@ -126,6 +141,7 @@ pub(crate) fn evaluate_folded(
         events,
         next_wake,
         waiting_for_calendar: false,
+        settled_by: events[due - 1].at,
         start: out.len(),
         out,
     };
@@ -378,6 +394,7 @@ struct Context<'a, 'e> {
     events: &'a [Folded<'e>],
     next_wake: Option<DateTime<Utc>>,
     waiting_for_calendar: bool,
+    settled_by: DateTime<Utc>,
     /// Where this evaluation's findings start in `out`.
     start: usize,
     out: &'a mut Vec<Finding>,
@@ -389,7 +406,7 @@ impl Context<'_, '_> {
     }
 
     /// Sorts the findings by key; a key found twice keeps its last finding.
-    fn finish(self) -> (Option<DateTime<Utc>>, bool) {
+    fn finish(self) -> Timing {
         let mine = &mut self.out[self.start..];
         mine.sort_by_key(Finding::key);
         let mut keep = self.start;
@@ -401,7 +418,11 @@ impl Context<'_, '_> {
             keep += 1;
         }
         self.out.truncate(keep);
-        (self.next_wake, self.waiting_for_calendar)
+        Timing {
+            next_wake: self.next_wake,
+            waiting_for_calendar: self.waiting_for_calendar,
+            settled_by: Some(self.settled_by),
+        }
     }
 
     /// The deadline rules of a document whose deadline is `n` working days after `base`.
@@ -422,6 +443,7 @@ impl Context<'_, '_> {
             self.wake_at(deadline_at);
             return;
         }
+        self.settled_by = self.settled_by.max(deadline_at);
         for &channel in Channel::ALL {
             let first = self.fold.first(document, channel);
             let rule = match first {

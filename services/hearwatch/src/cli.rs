@@ -118,6 +118,13 @@ pub struct RunArgs {
     #[arg(long, env = "HEARWATCH_GROUP", value_name = "GROUP")]
     pub group: Option<String>,
 
+    /// A name for this processor that stays the same across its restarts (Kafka's static
+    /// group membership): a restarted processor takes its partitions back at once instead
+    /// of waiting for its old session to time out. Give every processor of a group its
+    /// own, such as the host or pod name [default: none].
+    #[arg(long, env = "HEARWATCH_INSTANCE_ID", value_name = "NAME")]
+    pub instance_id: Option<String>,
+
     /// Address of the /metrics endpoint [default: 127.0.0.1:19100].
     #[arg(long, env = "HEARWATCH_METRICS_ADDR", value_name = "HOST:PORT")]
     pub metrics_addr: Option<String>,

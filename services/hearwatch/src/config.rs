@@ -56,6 +56,7 @@ pub struct ClickHouseFile {
 #[serde(deny_unknown_fields)]
 pub struct ProcessorFile {
     pub group: Option<String>,
+    pub instance_id: Option<String>,
     pub metrics_addr: Option<String>,
 }
 

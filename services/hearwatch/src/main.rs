@@ -22,6 +22,7 @@ mod simulate;
 mod snapshots;
 mod violations;
 mod warehouse;
+mod watermarks;
 mod xlsx;
 
 use std::time::Duration;
@@ -119,6 +120,10 @@ async fn run(args: &RunArgs, file: &FileConfig) -> Result<()> {
         now,
         exit_when_idle: args.exit_when_idle.map(Duration::from_secs),
         snapshot_every: Duration::from_secs(args.snapshot_every),
+        instance_id: args
+            .instance_id
+            .clone()
+            .or_else(|| file.processor.instance_id.clone()),
         metrics,
     };
     let result = processor::run(settings, shutdown_signal()).await;

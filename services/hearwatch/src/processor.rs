@@ -23,7 +23,6 @@ use hearwatch_engine::verdict::{Change, Finding};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
-use rdkafka::error::KafkaResult;
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryFuture, FutureProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
@@ -36,6 +35,7 @@ use crate::kafka::{client_config, producer, send_dead_letter, DeadLetter};
 use crate::metrics::{Metrics, Phase};
 use crate::snapshots;
 use crate::warehouse::{self, ClockRow, FindingRow};
+use crate::watermarks::Watermarks;
 
 /// Everything the processor needs, resolved.
 pub struct Settings {
@@ -48,6 +48,8 @@ pub struct Settings {
     pub exit_when_idle: Option<Duration>,
     /// Least time between two snapshots of a partition.
     pub snapshot_every: Duration,
+    /// Kafka's `group.instance.id`, when the processor has a stable name.
+    pub instance_id: Option<String>,
     pub metrics: Metrics,
 }
 
@@ -143,7 +145,20 @@ struct Partition {
     /// The input offset of the newest durable snapshot (or of the start, without one).
     snapshot_offset: i64,
     last_snapshot: Instant,
+    /// The engine came from a snapshot, which ClickHouse agreed with when it was taken.
+    restored: bool,
 }
+
+/// What a caught-up partition leaves for [`Processor::reconcile`].
+struct Unreconciled {
+    /// The hearings that can differ from ClickHouse, when only some can (after a
+    /// restore); `None` for all of them.
+    touched: Option<Vec<Arc<str>>>,
+}
+
+/// How many hearings a full reconcile evaluates and writes at a time, so that a partition
+/// of a million hearings never has all its findings in memory at once.
+const RECONCILE_CHUNK: usize = 20_000;
 
 impl Partition {
     fn caught_up(&self) -> bool {
@@ -156,6 +171,7 @@ struct Processor {
     settings: Settings,
     consumer: StreamConsumer<Context>,
     producer: FutureProducer,
+    watermarks: Watermarks,
     clickhouse: Client,
     clock: Clock,
     name: String,
@@ -163,7 +179,7 @@ struct Processor {
     rows: Vec<FindingRow>,
     dead_letters: Vec<DeliveryFuture>,
     /// Caught-up partitions, with their rebuilt findings, not yet compared with ClickHouse.
-    unreconciled: HashMap<i32, Vec<Change>>,
+    unreconciled: HashMap<i32, Unreconciled>,
     last_clock_write: Instant,
     version: u64,
     last_message: Instant,
@@ -204,6 +220,9 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Resu
         .set("partition.assignment.strategy", "range")
         .set("max.poll.interval.ms", "900000")
         .set("session.timeout.ms", "10000");
+    if let Some(id) = &settings.instance_id {
+        client.set("group.instance.id", id);
+    }
     let consumer: StreamConsumer<Context> = client
         .create_with_context(Context {
             changes: Mutex::new(Vec::new()),
@@ -214,6 +233,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Resu
         .subscribe(&[&settings.kafka.topic])
         .with_context(|| format!("cannot subscribe to {}", settings.kafka.topic))?;
     let producer = producer(&settings.kafka)?;
+    let watermarks = Watermarks::start(&settings.kafka)?;
     let clickhouse = warehouse::client(&settings.clickhouse);
     let clock = Clock {
         start: settings.now.unwrap_or_else(Utc::now),
@@ -232,6 +252,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Resu
         settings,
         consumer,
         producer,
+        watermarks,
         clickhouse,
         clock,
         name,
@@ -346,6 +367,7 @@ impl Processor {
             Some(c) => self.restore(p, c).await?,
             None => None,
         };
+        let restored_from_snapshot = restored.is_some();
         let (mut engine, start, awaiting) = match (restored, committed) {
             (Some(engine), Some(c)) => (engine, c, None),
             (None, Some(c)) => {
@@ -382,6 +404,7 @@ impl Processor {
                 awaiting,
                 snapshot_offset: start,
                 last_snapshot: Instant::now(),
+                restored: restored_from_snapshot,
             },
         );
         Ok(())
@@ -452,21 +475,23 @@ impl Processor {
             self.settings.calendar.clone(),
             self.settings.packs.clone(),
         ) {
-            Ok((engine, _)) if engine.clock() > self.clock.now() => {
-                // The engine's clock never goes back, so a state evaluated at a later
-                // instant (a run with another --now) would keep verdicts this run must not
-                // have. Rebuilding evaluates at this run's clock, and reconciling then
-                // retracts what the later clock wrote.
-                warn!(
-                    partition = p,
-                    snapshot_clock = %engine.clock().to_rfc3339(),
-                    clock = %self.clock.now().to_rfc3339(),
-                    "the snapshot was evaluated at a later clock than this run's; \
-                     reading from the beginning"
-                );
-                Ok(None)
-            }
-            Ok((engine, changes)) => {
+            Ok((mut engine, changes)) => {
+                let clock = self.clock.now();
+                if let Err(settled) = engine.rewind(clock) {
+                    // The engine's clock never goes back, and this state has verdicts that
+                    // depend on instants after this run's clock (a run with a later --now):
+                    // rebuilding evaluates at this run's clock, and reconciling then
+                    // retracts what the later clock wrote.
+                    warn!(
+                        partition = p,
+                        snapshot_clock = %engine.clock().to_rfc3339(),
+                        depends_on = %settled.to_rfc3339(),
+                        clock = %clock.to_rfc3339(),
+                        "the snapshot has verdicts of a later clock than this run's; \
+                         reading from the beginning"
+                    );
+                    return Ok(None);
+                }
                 info!(
                     partition = p,
                     offset,
@@ -654,14 +679,33 @@ impl Processor {
             .get_mut(&partition)
             .expect("an assigned partition");
         state.engine.advance_to(self.clock.now());
+        // A restored engine agreed with ClickHouse when its snapshot was taken, and every
+        // row written since came from the events read again now or from timers that come
+        // due again now: only those hearings can differ.
+        let touched = state.restored.then(|| {
+            let mut ids = state.engine.held_hearings();
+            ids.extend(state.engine.due_hearings());
+            ids.sort();
+            ids.dedup();
+            ids
+        });
         let changes = state.engine.release();
         info!(
             partition,
             hearings = state.engine.hearing_count(),
             findings = changes.len(),
+            to_reconcile = touched
+                .as_ref()
+                .map_or("all".to_string(), |t| t.len().to_string()),
             "partition caught up"
         );
-        self.unreconciled.insert(partition, changes);
+        // Only counted: the reconcile writes what ClickHouse lacks, these included.
+        for change in &changes {
+            self.count(change, Phase::Backlog);
+        }
+        drop(changes);
+        self.unreconciled
+            .insert(partition, Unreconciled { touched });
     }
 
     /// Turns changes into rows for the next flush, and counts them.
@@ -729,15 +773,19 @@ impl Processor {
     /// A restart therefore rewrites nothing that did not change, and repairs anything a
     /// crash left half written.
     async fn reconcile(&mut self) -> Result<()> {
-        let pending: Vec<(i32, Vec<Change>)> = self.unreconciled.drain().collect();
-        for (p, changes) in pending {
+        let pending: Vec<(i32, Unreconciled)> = self.unreconciled.drain().collect();
+        for (p, Unreconciled { touched }) in pending {
             if !self.partitions.contains_key(&p) {
                 continue;
             }
             let db = &self.settings.clickhouse.database;
             let mut backoff = Backoff::new();
             let rows = loop {
-                match warehouse::active_findings(&self.clickhouse, db, p).await {
+                let read = match &touched {
+                    None => warehouse::active_findings(&self.clickhouse, db, p).await,
+                    Some(ids) => warehouse::active_findings_of(&self.clickhouse, db, ids).await,
+                };
+                match read {
                     Ok(rows) => break rows,
                     Err(e) => {
                         let what = format!("reading the active findings of partition {p}");
@@ -752,25 +800,33 @@ impl Processor {
             let (mut written, mut kept) = (0usize, 0usize);
             let now = Utc::now();
             let clock = self.clock.now();
-            for change in &changes {
-                self.count(change, Phase::Backlog);
-            }
             // Every finding the engine holds as active must be in ClickHouse as it is,
             // whether this catch-up computed it or a restored snapshot already had it.
-            let findings = self.partitions[&p].engine.findings();
-            for finding in findings {
-                let change = Change {
-                    finding,
-                    active: true,
+            let ids = match touched {
+                None => self.partitions[&p].engine.hearing_ids(),
+                Some(ids) => ids,
+            };
+            for chunk in ids.chunks(RECONCILE_CHUNK) {
+                let Some(state) = self.partitions.get(&p) else {
+                    break;
                 };
-                let version = self.next_version();
-                let row = FindingRow::new(&change, version, now, clock, p);
-                match held.remove(&row.finding_id) {
-                    Some(old) if old.same_finding(&row) => kept += 1,
-                    _ => {
-                        self.rows.push(row);
-                        written += 1;
+                for finding in state.engine.findings_of(chunk) {
+                    let change = Change {
+                        finding,
+                        active: true,
+                    };
+                    let version = self.next_version();
+                    let row = FindingRow::new(&change, version, now, clock, p);
+                    match held.remove(&row.finding_id) {
+                        Some(old) if old.same_finding(&row) => kept += 1,
+                        _ => {
+                            self.rows.push(row);
+                            written += 1;
+                        }
                     }
+                }
+                if self.rows.len() >= FLUSH_ROWS {
+                    self.write_rows().await?;
                 }
             }
             // What ClickHouse holds as active beyond that no longer holds.
@@ -899,15 +955,12 @@ impl Processor {
         }
     }
 
+    /// Updates the partitions' end offsets for the lag gauge from the latest answers of
+    /// the [`Watermarks`] thread; never waits for the broker.
     fn refresh_watermarks(&mut self) {
-        let topic = self.settings.kafka.topic.clone();
         for (p, s) in &mut self.partitions {
-            let result: KafkaResult<(i64, i64)> = tokio::task::block_in_place(|| {
-                self.consumer
-                    .fetch_watermarks(&topic, *p, Duration::from_secs(2))
-            });
-            if let Ok((_, high)) = result {
-                s.high_watermark = high;
+            if let Some(high) = self.watermarks.end_of(*p) {
+                s.high_watermark = s.high_watermark.max(high);
             }
         }
     }

@@ -369,6 +369,46 @@ pub async fn active_findings(
         .await
 }
 
+/// The findings active in ClickHouse for the hearings named, a few thousand names a
+/// query (the server limits a query's text to 256 KiB).
+pub async fn active_findings_of(
+    client: &Client,
+    db: &str,
+    hearing_ids: &[std::sync::Arc<str>],
+) -> clickhouse::error::Result<Vec<FindingRow>> {
+    let mut rows = Vec::new();
+    for chunk in hearing_ids.chunks(2_000) {
+        let names: Vec<String> = chunk.iter().map(|id| string_literal(id)).collect();
+        let sql = format!(
+            "SELECT * FROM ({}) WHERE active = 1",
+            current_findings_sql(db, None).replacen(
+                &format!("FROM {db}.findings_log"),
+                &format!(
+                    "FROM {db}.findings_log WHERE hearing_id IN ({})",
+                    names.join(", ")
+                ),
+                1
+            )
+        );
+        rows.extend(client.query(&sql).fetch_all::<FindingRow>().await?);
+    }
+    Ok(rows)
+}
+
+/// `text` as a ClickHouse string literal.
+fn string_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        if matches!(c, '\\' | '\'') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
 /// Writes rows in one insert; ClickHouse has them once this returns.
 pub async fn insert_findings(
     client: &Client,
@@ -540,6 +580,12 @@ fn counts(count: Count, row: &CountRow) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_literals_escape_quotes_and_backslashes() {
+        assert_eq!(string_literal("KZ-19-OM-2025-0001"), "'KZ-19-OM-2025-0001'");
+        assert_eq!(string_literal("a'b\\c"), "'a\\'b\\\\c'");
+    }
 
     #[test]
     fn the_table_file_splits_into_its_statements() {

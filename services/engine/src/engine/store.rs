@@ -106,11 +106,34 @@ const MAX_STRINGS: usize = 1 << 16;
 pub(super) struct Strings {
     list: Vec<Arc<str>>,
     index: HashMap<Arc<str>, u32, FastHash>,
+    /// The numbers of the texts interned last, most recent first: a handful of texts (the
+    /// section, the parts of each channel's URLs) make up most of what is interned, and
+    /// comparing a few short texts is cheaper than hashing one.
+    recent: [u32; RECENT],
 }
+
+const RECENT: usize = 8;
 
 impl Strings {
     /// The number of `text`, adding it when there is room; `None` when the table is full.
     fn intern(&mut self, text: &str) -> Option<u32> {
+        let hit = self
+            .recent
+            .iter()
+            .position(|&n| self.list.get(n as usize).is_some_and(|s| **s == *text));
+        if let Some(i) = hit {
+            let n = self.recent[i];
+            self.recent.copy_within(0..i, 1);
+            self.recent[0] = n;
+            return Some(n);
+        }
+        let n = self.find_or_add(text)?;
+        self.recent.copy_within(0..RECENT - 1, 1);
+        self.recent[0] = n;
+        Some(n)
+    }
+
+    fn find_or_add(&mut self, text: &str) -> Option<u32> {
         if let Some(&n) = self.index.get(text) {
             return Some(n);
         }
@@ -141,7 +164,11 @@ impl Strings {
                 return None;
             }
         }
-        Some(Strings { list, index })
+        Some(Strings {
+            list,
+            index,
+            recent: [0; RECENT],
+        })
     }
 }
 
