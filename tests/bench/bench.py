@@ -983,10 +983,23 @@ HISTORY = [
     "hearings: the query reading a partition's active findings back from ClickHouse "
     "aggregated every finding of every partition and hit the 2 GB per-query limit. It now "
     "aggregates only the findings written from that partition and lets ClickHouse spill a "
-    "large aggregation to disk; the processor's figures at 1,000,000 hearings wait for the "
-    "next run. The same run restarted its 200,000-hearing processor before any snapshot "
+    "large aggregation to disk. The same run restarted its 200,000-hearing processor before any snapshot "
     "existed, so it timed a rebuild from the beginning; the harness now waits for every "
-    "partition's snapshot before the kill.", ""]
+    "partition's snapshot before the kill.", "",
+    "The runs after that fix, the same day: the processor held the 1,000,000 hearings "
+    "(935 B each) but its restart took 76 s, because a restored snapshot's clock (its "
+    "`--now` plus the minute it ran) was later than the restarted run's and the processor "
+    "rebuilt from the beginning rather than keep verdicts of a later clock, and because the "
+    "catch-up compared every finding with ClickHouse. The engine now records the latest "
+    "instant its verdicts depend on, so the restored clock goes back when nothing depends "
+    "on the time between; after a restore only the hearings read again or with a timer due "
+    "are compared; and the processor takes a stable member name (`--instance-id`), so the "
+    "group does not wait for the killed member's session. Restart: 5.9 s. Asking the broker "
+    "for end offsets moved off the processor's loop: timer lag p99 from 2,188 to 485 ms. "
+    "Then a full reconcile (after a rebuild) evaluated and wrote a chunk of 20,000 hearings "
+    "at a time instead of holding every finding of the partition at once, and the "
+    "processor's resident memory at 1,000,000 hearings went from 935 to 472 B per hearing "
+    "(this run).", ""]
 
 
 def method_and_bounds(r, notes, args):
