@@ -1,7 +1,9 @@
 """Faults the processor must meet with a clear message or by going on: a database without
-hearwatch's schema stops it (retrying cannot help), and every class of malformed message
-reaches the dead-letter topic with its reason while the valid events are processed."""
+hearwatch's schema stops it (retrying cannot help), so do a missing input topic and a
+metrics address it cannot use, and every class of malformed message reaches the
+dead-letter topic with its reason while the valid events are processed."""
 import json
+import socket
 import uuid
 
 from test_pipeline import NOW
@@ -24,6 +26,34 @@ def test_a_missing_schema_stops_the_processor_with_a_message(stack, topics):
         stack.sql(f"DROP DATABASE IF EXISTS {database}")
     assert result.returncode != 0
     assert "retrying will not help" in result.stderr and "migrate" in result.stderr, result.stderr[-2000:]
+
+
+def test_a_missing_topic_stops_run_and_produce_naming_it(stack, tmp_path):
+    missing = f"hw.e2e.missing.{uuid.uuid4().hex[:8]}"
+    run = stack.hearwatch("run", "--topic", missing, "--group", f"g-{missing}",
+                          "--metrics-addr", "127.0.0.1:0", "--now", NOW, "--exit-when-idle", "3",
+                          check=False, timeout=60)
+    assert run.returncode != 0
+    assert f"the input topic {missing} does not exist" in run.stderr, run.stderr[-2000:]
+    events = tmp_path / "one.ndjson"
+    events.write_text(json.dumps(VALID) + "\n")
+    produce = stack.hearwatch("produce", "--events", str(events), "--topic", missing,
+                              check=False, timeout=60)
+    assert produce.returncode != 0
+    assert f"the topic {missing} does not exist" in produce.stderr, produce.stderr[-2000:]
+
+
+def test_a_metrics_address_in_use_stops_run(stack, topics):
+    events_topic, dlq = topics
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = "127.0.0.1:%d" % taken.getsockname()[1]
+        result = stack.hearwatch("run", "--topic", events_topic, "--dlq-topic", dlq,
+                                 "--metrics-addr", address, "--now", NOW,
+                                 "--exit-when-idle", "3", check=False, timeout=60)
+    assert result.returncode != 0
+    assert f"cannot listen on {address} for /metrics" in result.stderr, result.stderr[-2000:]
 
 
 VALID = {

@@ -221,9 +221,11 @@ impl Engine {
             _ => Some(self.current_findings(n)),
         };
         let hearing = &mut self.hearings[n as usize];
-        let mut log = std::mem::take(&mut hearing.log).into_vec();
-        log.reserve_exact(bytes.len() - range.len().min(bytes.len()));
-        log.splice(range, bytes);
+        let old = &hearing.log;
+        let mut log = Vec::with_capacity(old.len() - range.len() + bytes.len());
+        log.extend_from_slice(&old[..range.start]);
+        log.extend_from_slice(&bytes);
+        log.extend_from_slice(&old[range.end..]);
         hearing.log = log.into_boxed_slice();
         let mut changes = Vec::new();
         match (&mut self.held, before) {
@@ -418,7 +420,7 @@ impl Engine {
     /// Evaluates hearing `n` at the clock, appends what changed since `before` to
     /// `changes`, and sets its timer.
     fn reevaluate(&mut self, n: u32, before: Vec<Finding>, changes: &mut Vec<Change>) {
-        let mut after = Vec::new();
+        let mut after = Vec::with_capacity(8);
         let timing = self.evaluate(n, self.clock, &self.calendar, &self.packs, &mut after);
         self.settled_by = self.settled_by.max(timing.settled_by);
         let (wake, hearing) = (timing.next_wake, &mut self.hearings[n as usize]);

@@ -289,7 +289,7 @@ impl Fold {
             protocol_base: None,
             held_on: None,
             cancelled_at: None,
-            firsts: Vec::new(),
+            firsts: Vec::with_capacity(4),
         };
         let mut hearing_on = None;
         let mut received = false;

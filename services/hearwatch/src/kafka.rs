@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::ClientConfig;
 use tracing::info;
 
@@ -97,6 +98,7 @@ const IN_FLIGHT: usize = 20_000;
 pub async fn produce(args: &ProduceArgs, file: &FileConfig) -> Result<()> {
     let config = KafkaConfig::resolve(&args.kafka, None, file);
     let producer = producer(&config)?;
+    check_topic_exists(&producer, &config)?;
     let mut in_flight: VecDeque<DeliveryFuture> = VecDeque::new();
     let mut input = open_input(&args.events)?;
     let mut sent = 0usize;
@@ -119,13 +121,13 @@ pub async fn produce(args: &ProduceArgs, file: &FileConfig) -> Result<()> {
                         anyhow::bail!("cannot queue an event for {}: {e}", config.topic);
                     }
                     record = back;
-                    wait(in_flight.pop_front()).await?;
+                    wait(in_flight.pop_front(), &config.topic).await?;
                 }
             }
         };
         in_flight.push_back(delivery);
         if in_flight.len() >= IN_FLIGHT {
-            wait(in_flight.pop_front()).await?;
+            wait(in_flight.pop_front(), &config.topic).await?;
         }
         sent += 1;
         if sent.is_multiple_of(100_000) {
@@ -133,7 +135,7 @@ pub async fn produce(args: &ProduceArgs, file: &FileConfig) -> Result<()> {
         }
     }
     while let Some(d) = in_flight.pop_front() {
-        wait(Some(d)).await?;
+        wait(Some(d), &config.topic).await?;
     }
     producer
         .flush(Duration::from_secs(30))
@@ -142,13 +144,45 @@ pub async fn produce(args: &ProduceArgs, file: &FileConfig) -> Result<()> {
     Ok(())
 }
 
-async fn wait(delivery: Option<DeliveryFuture>) -> Result<()> {
+/// A command that produces fails at once, naming what is wrong, when the brokers do not
+/// answer or say the topic does not exist (a processor instead waits for them).
+fn check_topic_exists(producer: &FutureProducer, config: &KafkaConfig) -> Result<()> {
+    let timeout = Duration::from_secs(10);
+    let metadata = tokio::task::block_in_place(|| {
+        producer
+            .client()
+            .fetch_metadata(Some(&config.topic), timeout)
+    })
+    .with_context(|| {
+        format!(
+            "Kafka at {} did not answer within {} s (is it running? deploy/stack.sh status)",
+            config.brokers,
+            timeout.as_secs()
+        )
+    })?;
+    let missing = metadata.topics().iter().any(|t| {
+        t.name() == config.topic
+            && t.error() == Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+    });
+    if missing {
+        anyhow::bail!(
+            "the topic {} does not exist on {} (create it, or fix --topic / HEARWATCH_TOPIC)",
+            config.topic,
+            config.brokers
+        );
+    }
+    Ok(())
+}
+
+async fn wait(delivery: Option<DeliveryFuture>, topic: &str) -> Result<()> {
     let Some(delivery) = delivery else {
         return Ok(());
     };
     match delivery.await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err((e, _))) => Err(anyhow::anyhow!("Kafka did not take an event: {e}")),
+        Ok(Err((e, _))) => Err(anyhow::anyhow!(
+            "Kafka did not take an event for {topic}: {e}"
+        )),
         Err(_) => Err(anyhow::anyhow!(
             "the producer stopped before a delivery was confirmed"
         )),

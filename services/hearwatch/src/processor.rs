@@ -202,7 +202,7 @@ fn check_topic(consumer: &StreamConsumer<Context>, kafka: &KafkaConfig) -> Resul
     });
     if missing {
         bail!(
-            "the input topic {} does not exist on {} (create it, or fix --topic / HEARWATCH_KAFKA_TOPIC)",
+            "the input topic {} does not exist on {} (create it, or fix --topic / HEARWATCH_TOPIC)",
             kafka.topic,
             kafka.brokers
         );

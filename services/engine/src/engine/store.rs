@@ -483,6 +483,7 @@ impl<'a> Iterator for Entries<'a> {
 
 fn seen_entry(id: Id<'_>, print: u64) -> Vec<u8> {
     let mut body = Vec::with_capacity(32);
+    body.push(0);
     body.push(SEEN);
     write_id(&mut body, id);
     body.extend_from_slice(&print.to_le_bytes());
@@ -491,6 +492,7 @@ fn seen_entry(id: Id<'_>, print: u64) -> Vec<u8> {
 
 fn entry_bytes(event: &Event, id: Id<'_>, print: u64, strings: &mut Strings) -> Vec<u8> {
     let mut w = Vec::with_capacity(64);
+    w.push(0);
     let kind = match &event.body {
         Body::ApplicationReceived(_) => RECEIVED,
         Body::Rescheduled(_) => RESCHEDULED,
@@ -523,8 +525,8 @@ fn entry_bytes(event: &Event, id: Id<'_>, print: u64, strings: &mut Strings) -> 
             write_text(&mut w, &p.section, strings);
             match &p.url {
                 None => w.push(0),
-                Some(url) => match url.find(&*event.hearing_id) {
-                    Some(i) if !event.hearing_id.is_empty() => {
+                Some(url) => match find(url.as_bytes(), event.hearing_id.as_bytes()) {
+                    Some(i) => {
                         w.push(2);
                         write_text(&mut w, &url[..i], strings);
                         write_text(&mut w, &url[i + event.hearing_id.len()..], strings);
@@ -540,15 +542,30 @@ fn entry_bytes(event: &Event, id: Id<'_>, print: u64, strings: &mut Strings) -> 
     framed(w)
 }
 
+/// Where `needle` first occurs in `haystack`; `None` for an empty needle. URLs and
+/// hearing ids are short, so a plain scan beats setting up a substring searcher.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    (0..=haystack.len().checked_sub(needle.len())?)
+        .find(|&i| haystack[i] == first && haystack[i..].starts_with(needle))
+}
+
 fn index_of<T: PartialEq>(all: &[T], value: T) -> u8 {
     all.iter().position(|v| *v == value).expect("a known value") as u8
 }
 
-fn framed(body: Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 2);
-    write_varint(&mut out, body.len() as u64);
-    out.extend_from_slice(&body);
-    out
+/// Puts the length in front of an entry written after one placeholder byte: in that byte
+/// when it fits (almost always), else by moving the entry along.
+fn framed(mut entry: Vec<u8>) -> Vec<u8> {
+    let len = entry.len() - 1;
+    if len < 0x80 {
+        entry[0] = len as u8;
+        return entry;
+    }
+    let mut head = Vec::with_capacity(3);
+    write_varint(&mut head, len as u64);
+    entry.splice(0..1, head);
+    entry
 }
 
 fn write_id(w: &mut Vec<u8>, id: Id<'_>) {
@@ -792,5 +809,62 @@ impl Print {
         h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 33;
         h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::decode;
+
+    fn publication(url: &str) -> Event {
+        let line = format!(
+            r#"{{"event_id":"00000000-0000-4000-8000-000000000001","hearing_id":"KZ-19-OM-1",
+            "region":"KZ-19","form":"open_meeting","occurred_at":"2025-05-02T10:00:00+05:00",
+            "source":"test","type":"announcement_published","channel":"mio_website",
+            "declared_on":"2025-05-02","section":"public_hearings","url":"{url}"}}"#
+        );
+        decode(line.as_bytes(), None).unwrap()
+    }
+
+    /// The URL a log entry gives back, written from `url`.
+    fn round_trip(url: &str) -> String {
+        let mut strings = Strings::default();
+        let event = publication(url);
+        let Plan::Insert { bytes, .. } = plan(&[], &event, &mut strings) else {
+            panic!("a new event is inserted");
+        };
+        assert_eq!(check(&bytes, &strings), Ok(1));
+        let mut folded = Vec::new();
+        super::folded(&bytes, &strings, &mut folded);
+        let Step::Published(p) = folded[0].step else {
+            panic!("a publication");
+        };
+        p.url.unwrap().to_arc(&event.hearing_id).to_string()
+    }
+
+    #[test]
+    fn urls_come_back_as_written_with_or_without_the_hearing_id() {
+        for url in [
+            "https://ecoportal.kz/hearings/KZ-19-OM-1/announcement",
+            "https://kz-19.gov.kz/KZ-19-OM-1",
+            "KZ-19-OM-1",
+            "https://kz-19.gov.kz/news/123",
+            "K",
+        ] {
+            assert_eq!(round_trip(url), url);
+        }
+        // An entry longer than 127 bytes has a two-byte length.
+        let long = format!("https://kz-19.gov.kz/{}", "x".repeat(300));
+        assert_eq!(round_trip(&long), long);
+    }
+
+    #[test]
+    fn find_finds_the_first_occurrence_only_of_a_nonempty_needle() {
+        assert_eq!(find(b"abcabc", b"bc"), Some(1));
+        assert_eq!(find(b"abc", b"abcd"), None);
+        assert_eq!(find(b"abc", b""), None);
+        assert_eq!(find(b"", b"a"), None);
+        assert_eq!(find(b"aab", b"ab"), Some(1));
     }
 }
