@@ -335,10 +335,11 @@ impl Engine {
         })
     }
 
-    /// The hearings whose timer is due at the clock and has not fired.
-    pub fn due_hearings(&self) -> Vec<Arc<str>> {
+    /// The hearings whose timer is due by `by` and has not fired: those whose findings
+    /// can change by themselves up to that instant.
+    pub fn due_hearings(&self, by: DateTime<Utc>) -> Vec<Arc<str>> {
         self.timers
-            .range(..=(self.clock, u32::MAX))
+            .range(..=(by, u32::MAX))
             .map(|&(_, n)| self.hearings[n as usize].id.clone())
             .collect()
     }

@@ -36,7 +36,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command, MigrateArgs, ReportArgs, ReportFormat, RunArgs};
 use crate::config::{load_data, ClickHouseConfig, FileConfig, KafkaConfig};
-use crate::output::{parse_instant, parse_known_at, parse_month, write_output};
+use crate::output::{parse_known_at, parse_month, parse_recordable, write_output};
 
 fn main() {
     let cli = Cli::parse();
@@ -95,7 +95,7 @@ async fn run(args: &RunArgs, file: &FileConfig) -> Result<()> {
     let now = args
         .now
         .as_deref()
-        .map(|t| parse_instant("--now", t))
+        .map(|t| parse_recordable("--now", t))
         .transpose()?;
     let metrics = metrics::Metrics::new();
     let addr = args

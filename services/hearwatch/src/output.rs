@@ -77,9 +77,15 @@ pub fn parse_instant(flag: &str, value: &str) -> Result<DateTime<Utc>> {
 /// A `--known-at` instant: ClickHouse's `DateTime` holds 1970-01-01 to 2106-02-07 (UTC),
 /// and an instant outside would wrap around silently, so it is refused.
 pub fn parse_known_at(value: &str) -> Result<DateTime<Utc>> {
-    let at = parse_instant("--known-at", value)?;
+    parse_recordable("--known-at", value)
+}
+
+/// An instant from `flag` that ClickHouse's `DateTime` can record (1970-01-01 to
+/// 2106-02-07, UTC); anything else would wrap around silently, so it is refused.
+pub fn parse_recordable(flag: &str, value: &str) -> Result<DateTime<Utc>> {
+    let at = parse_instant(flag, value)?;
     if !(0..=i64::from(u32::MAX)).contains(&at.timestamp()) {
-        bail!("--known-at {value:?} is outside what ClickHouse records (1970-01-01T00:00:00Z to 2106-02-07T06:28:15Z)");
+        bail!("{flag} {value:?} is outside what ClickHouse records (1970-01-01T00:00:00Z to 2106-02-07T06:28:15Z)");
     }
     Ok(at)
 }
@@ -90,7 +96,14 @@ pub fn parse_month(value: Option<&str>, now: DateTime<Utc>) -> Result<NaiveDate>
         Some(v) => NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d")
             .ok()
             .filter(|_| v.len() == 7)
-            .with_context(|| format!("--month {v:?} is not a month like 2025-05")),
+            .with_context(|| format!("--month {v:?} is not a month like 2025-05"))
+            .and_then(|month| {
+                if (1970..=2105).contains(&month.year()) {
+                    Ok(month)
+                } else {
+                    bail!("--month {v:?} is outside what ClickHouse records (1970-01 to 2105-12)")
+                }
+            }),
         None => {
             let this = now.date_naive().with_day(1).expect("day 1");
             Ok(this

@@ -26,7 +26,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryFuture, FutureProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::types::RDKafkaRespErr;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::ClientContext;
 use tracing::{debug, error, info, warn};
 
@@ -144,9 +144,16 @@ struct Partition {
     awaiting: Option<i64>,
     /// The input offset of the newest durable snapshot (or of the start, without one).
     snapshot_offset: i64,
+    /// Findings were written since the newest snapshot (by timers, a calendar change or a
+    /// reconcile) although no event was read: the next snapshot must record the state
+    /// that wrote them, so that a restart does not start from an older one.
+    written_since_snapshot: bool,
     last_snapshot: Instant,
-    /// The engine came from a snapshot, which ClickHouse agreed with when it was taken.
-    restored: bool,
+    /// For an engine from a snapshot (which ClickHouse agreed with when it was taken), the
+    /// latest clock any processor may have written with since: only the hearings read
+    /// again and those with a timer due by then can differ from ClickHouse. `None` after
+    /// a rebuild, when any hearing can.
+    written_until: Option<DateTime<Utc>>,
 }
 
 /// What a caught-up partition leaves for [`Processor::reconcile`].
@@ -155,6 +162,9 @@ struct Unreconciled {
     /// restore); `None` for all of them.
     touched: Option<Vec<Arc<str>>>,
 }
+
+/// How long the group waits for a silent member before it hands its partitions on.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many hearings a full reconcile evaluates and writes at a time, so that a partition
 /// of a million hearings never has all its findings in memory at once.
@@ -219,7 +229,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Resu
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range")
         .set("max.poll.interval.ms", "900000")
-        .set("session.timeout.ms", "10000");
+        .set(
+            "session.timeout.ms",
+            SESSION_TIMEOUT.as_millis().to_string(),
+        );
     if let Some(id) = &settings.instance_id {
         client.set("group.instance.id", id);
     }
@@ -301,13 +314,17 @@ impl Processor {
                             let key = m.key().map(<[u8]>::to_vec);
                             self.take_message(partition, offset, &payload, key.as_deref()).await?;
                         }
-                        Err(e) => warn!("Kafka: {e}"),
+                        Err(e) => {
+                            self.check_fatal()?;
+                            warn!("Kafka: {e}");
+                        }
                     }
                     if self.rows.len() >= FLUSH_ROWS {
                         self.flush().await?;
                     }
                 }
                 _ = ticker.tick() => {
+                    self.check_fatal()?;
                     self.apply_rebalances().await?;
                     if last_lag_check.elapsed() >= Duration::from_secs(5) {
                         self.refresh_watermarks();
@@ -315,7 +332,7 @@ impl Processor {
                     }
                     self.flush().await?;
                     if self.is_idle() {
-                        info!("idle: every partition caught up, every change written, no timer due");
+                        self.say_idle();
                         break;
                     }
                 }
@@ -367,14 +384,20 @@ impl Processor {
             Some(c) => self.restore(p, c).await?,
             None => None,
         };
-        let restored_from_snapshot = restored.is_some();
+        // Processors may have written with a later clock than this run's (another --now);
+        // the hearings whose timers they fired are compared too.
+        let restore_changed = restored.as_ref().is_some_and(|(_, changed)| *changed);
+        let written_until = match restored {
+            Some(_) => Some(self.clock.now().max(self.latest_clock_written().await?)),
+            None => None,
+        };
         let (mut engine, start, awaiting) = match (restored, committed) {
-            (Some(engine), Some(c)) => (engine, c, None),
+            (Some((engine, _)), Some(c)) => (engine, c, None),
             (None, Some(c)) => {
                 warn!(
                     partition = p,
                     committed = c,
-                    "no snapshot at the committed offset; reading from the beginning"
+                    "no usable snapshot at the committed offset; reading from the beginning"
                 );
                 let beginning = Offset::Offset(low);
                 tokio::task::block_in_place(|| {
@@ -403,11 +426,29 @@ impl Processor {
                 high_watermark: high,
                 awaiting,
                 snapshot_offset: start,
+                written_since_snapshot: restore_changed,
                 last_snapshot: Instant::now(),
-                restored: restored_from_snapshot,
+                written_until,
             },
         );
         Ok(())
+    }
+
+    /// The latest clock any processor recorded in `processor_clock`.
+    async fn latest_clock_written(&self) -> Result<DateTime<Utc>> {
+        let db = &self.settings.clickhouse.database;
+        let mut backoff = Backoff::new();
+        let latest = loop {
+            match warehouse::latest_clock(&self.clickhouse, db).await {
+                Ok(latest) => break latest,
+                Err(e) => {
+                    backoff
+                        .wait(&self.settings.metrics, "reading processor_clock", e)
+                        .await?
+                }
+            }
+        };
+        Ok(DateTime::from_timestamp(i64::from(latest), 0).unwrap_or_default())
     }
 
     fn fresh_engine(&self) -> Engine {
@@ -441,8 +482,9 @@ impl Processor {
         }
     }
 
-    /// The engine of the snapshot at `offset`, if ClickHouse has a readable one.
-    async fn restore(&mut self, p: i32, offset: i64) -> Result<Option<Engine>> {
+    /// The engine of the snapshot at `offset`, if ClickHouse has a usable one, and whether
+    /// restoring it changed findings (calendar or rule data changed meanwhile).
+    async fn restore(&mut self, p: i32, offset: i64) -> Result<Option<(Engine, bool)>> {
         let at = snapshots::Position {
             topic: &self.settings.kafka.topic,
             partition: p,
@@ -500,8 +542,9 @@ impl Processor {
                     seconds = started.elapsed().as_secs_f64(),
                     "state restored from the snapshot"
                 );
+                let changed = !changes.is_empty();
                 self.record(p, changes, Phase::Backlog);
-                Ok(Some(engine))
+                Ok(Some((engine, changed)))
             }
             Err(e) => {
                 warn!(partition = p, "{e}; reading from the beginning");
@@ -520,7 +563,7 @@ impl Processor {
             .filter(|(_, s)| {
                 s.caught_up()
                     && s.awaiting.is_none()
-                    && s.next_offset > s.snapshot_offset
+                    && (s.next_offset > s.snapshot_offset || s.written_since_snapshot)
                     && s.last_snapshot.elapsed() >= every
             })
             .map(|(p, _)| *p)
@@ -574,6 +617,7 @@ impl Processor {
             );
             let s = self.partitions.get_mut(&p).expect("a partition");
             s.snapshot_offset = offset;
+            s.written_since_snapshot = false;
             s.last_snapshot = Instant::now();
         }
         Ok(())
@@ -682,9 +726,9 @@ impl Processor {
         // A restored engine agreed with ClickHouse when its snapshot was taken, and every
         // row written since came from the events read again now or from timers that come
         // due again now: only those hearings can differ.
-        let touched = state.restored.then(|| {
+        let touched = state.written_until.map(|until| {
             let mut ids = state.engine.held_hearings();
-            ids.extend(state.engine.due_hearings());
+            ids.extend(state.engine.due_hearings(until));
             ids.sort();
             ids.dedup();
             ids
@@ -710,6 +754,12 @@ impl Processor {
 
     /// Turns changes into rows for the next flush, and counts them.
     fn record(&mut self, partition: i32, changes: Vec<Change>, phase: Phase) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(state) = self.partitions.get_mut(&partition) {
+            state.written_since_snapshot = true;
+        }
         let now = Utc::now();
         let clock = self.clock.now();
         for change in changes {
@@ -838,6 +888,11 @@ impl Processor {
                 row.clock = clock.timestamp() as u32;
                 self.rows.push(row);
             }
+            if written + stale > 0 {
+                if let Some(state) = self.partitions.get_mut(&p) {
+                    state.written_since_snapshot = true;
+                }
+            }
             info!(
                 partition = p,
                 written,
@@ -965,10 +1020,51 @@ impl Processor {
         }
     }
 
+    /// Stops on an error after which librdkafka will not consume again, such as being
+    /// fenced by another processor with the same `--instance-id`: a processor that goes on
+    /// would fire timers from a state that no longer sees new events.
+    fn check_fatal(&self) -> Result<()> {
+        let Some((code, reason)) = self.consumer.client().fatal_error() else {
+            return Ok(());
+        };
+        let hint = if code == RDKafkaErrorCode::FencedInstanceId {
+            " (another processor runs with the same --instance-id; give each its own)"
+        } else {
+            ""
+        };
+        bail!("Kafka: fatal error, stopping: {reason}{hint}")
+    }
+
+    /// Logs why the processor stops as idle, naming the partitions another member of the
+    /// group held, whose events this run did not take.
+    fn say_idle(&self) {
+        let total = self.watermarks.partition_count().unwrap_or(0);
+        let missing: Vec<i32> = (0..total as i32)
+            .filter(|p| !self.partitions.contains_key(p))
+            .collect();
+        if missing.is_empty() {
+            info!("idle: every partition caught up, every change written, no timer due");
+        } else {
+            warn!(
+                topic = %self.settings.kafka.topic,
+                group = %self.settings.kafka.group,
+                not_assigned = ?missing,
+                "idle: every partition this processor holds caught up, but other members of \
+                 the group hold the rest; this run did not take their events"
+            );
+        }
+    }
+
     fn is_idle(&self) -> bool {
         let Some(quiet) = self.settings.exit_when_idle else {
             return false;
         };
+        // Members that died recently still hold partitions until their sessions time out;
+        // until then a partial assignment is not yet the group's last word.
+        let total = self.watermarks.partition_count().unwrap_or(0);
+        if self.partitions.len() < total && self.clock.started.elapsed() < SESSION_TIMEOUT * 2 {
+            return false;
+        }
         let now = self.clock.now();
         !self.partitions.is_empty()
             && self.rows.is_empty()

@@ -421,6 +421,17 @@ pub async fn insert_findings(
     insert.end().await
 }
 
+/// The latest clock any processor recorded in `processor_clock`, in seconds since the
+/// epoch; 0 when none has.
+pub async fn latest_clock(client: &Client, db: &str) -> clickhouse::error::Result<u32> {
+    client
+        .query(&format!(
+            "SELECT toUInt32(max(clock)) FROM {db}.processor_clock"
+        ))
+        .fetch_one::<u32>()
+        .await
+}
+
 /// One row of `processor_clock`.
 #[derive(Debug, Row, Serialize)]
 pub struct ClockRow {

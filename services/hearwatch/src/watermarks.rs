@@ -58,6 +58,12 @@ impl Watermarks {
         Ok(Watermarks { ends, stop })
     }
 
+    /// How many partitions the topic has, once the broker has said.
+    pub fn partition_count(&self) -> Option<usize> {
+        let ends = self.ends.lock().expect("not poisoned");
+        (!ends.is_empty()).then(|| ends.len())
+    }
+
     /// The latest known end offset of `partition`.
     pub fn end_of(&self, partition: i32) -> Option<i64> {
         self.ends
