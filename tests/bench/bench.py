@@ -998,8 +998,9 @@ HISTORY = [
     "for end offsets moved off the processor's loop: timer lag p99 from 2,188 to 485 ms. "
     "Then a full reconcile (after a rebuild) evaluated and wrote a chunk of 20,000 hearings "
     "at a time instead of holding every finding of the partition at once, and the "
-    "processor's resident memory at 1,000,000 hearings went from 935 to 472 B per hearing "
-    "(this run).", ""]
+    "processor's resident memory at 1,000,000 hearings went from 935 to 472 B per hearing. "
+    "Last, entries written with their length in place and a plain scan for the hearing id "
+    "in URLs: replay ratio 0.278-0.297 before, 0.307 in this run.", ""]
 
 
 def method_and_bounds(r, notes, args):
