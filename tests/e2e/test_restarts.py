@@ -1,7 +1,7 @@
-"""Restarts with another clock or other calendar data. Processors in tests, backfills and demos run with `--now`,
-so a restart can come with an earlier clock than a run before it. A tester found a
-restart with an earlier `--now` keeping the violations a later-clock run had fired after
-the last snapshot; ClickHouse must show what the earlier clock shows.
+"""Restarts with another clock or other calendar data. Processors in tests, backfills and
+demos run with `--now`, so a restart can come with an earlier clock than a run before it,
+or with other calendar data. Whatever a run before it wrote, ClickHouse must then show
+what the restarted run's clock and data show.
 
 The expected numbers are by hand from the rule pack of 2021-08-03 (the announcement is due
 1 working day after the receipt, on each of the 2 channels, for open meetings) and the
