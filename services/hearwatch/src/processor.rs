@@ -724,8 +724,8 @@ impl Processor {
             .expect("an assigned partition");
         state.engine.advance_to(self.clock.now());
         // A restored engine agreed with ClickHouse when its snapshot was taken, and every
-        // row written since came from the events read again now or from timers that come
-        // due again now: only those hearings can differ.
+        // row written since came from the events read again now or from timers due by the
+        // latest clock a processor recorded: only those hearings can differ.
         let touched = state.written_until.map(|until| {
             let mut ids = state.engine.held_hearings();
             ids.extend(state.engine.due_hearings(until));
