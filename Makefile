@@ -45,7 +45,7 @@ e2e: build
 chaos-quick: build
 	$(PYTHON) tests/chaos/chaos.py --quick
 
-## The full fault run on about a million events (about 20 minutes).
+## The full fault run on about a million events (about 5 minutes here).
 chaos: stack build
 	$(PYTHON) tests/chaos/chaos.py
 
