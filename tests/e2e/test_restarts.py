@@ -38,13 +38,20 @@ def active_missing(stack, database, hearing):
         f"WHERE hearing_id = '{hearing}' AND rule = 'announcement_missing'").strip())
 
 
-def test_a_restart_with_an_earlier_clock_takes_back_what_a_later_clock_fired(
-        stack, topics, database):
+def unannounced_meeting(stack, topics):
+    """Sends the one event of a new hearing: an open meeting in Astana received on Monday
+    6 October 2025, never announced. Returns its id."""
     hearing = f"KZ-71-OM-2025-{uuid.uuid4().hex[:6]}"
     stack.produce(topics[0], [(hearing.encode(), json.dumps({
         "event_id": str(uuid.uuid4()), "type": "application_received", "hearing_id": hearing,
         "region": "KZ-71", "form": "open_meeting", "occurred_at": "2025-10-06T10:00:00+05:00",
         "source": "e2e", "hearing_at": "2025-11-20T11:00:00+05:00"}).encode())])
+    return hearing
+
+
+def test_a_restart_with_an_earlier_clock_takes_back_what_a_later_clock_fired(
+        stack, topics, database):
+    hearing = unannounced_meeting(stack, topics)
     group = f"g-{database}"
 
     # Before the deadline: nothing due; this run leaves a snapshot behind.
@@ -70,11 +77,7 @@ def test_a_calendar_correction_and_its_undoing_both_reach_clickhouse(
     # on 8 October there are 2 violations. A corrected calendar making Tuesday 7 October a
     # day off moves the deadline to the end of 8 October: none yet. Going back to the
     # shipped calendar brings the 2 back. Each run restores the one before's snapshot.
-    hearing = f"KZ-71-OM-2025-{uuid.uuid4().hex[:6]}"
-    stack.produce(topics[0], [(hearing.encode(), json.dumps({
-        "event_id": str(uuid.uuid4()), "type": "application_received", "hearing_id": hearing,
-        "region": "KZ-71", "form": "open_meeting", "occurred_at": "2025-10-06T10:00:00+05:00",
-        "source": "e2e", "hearing_at": "2025-11-20T11:00:00+05:00"}).encode())])
+    hearing = unannounced_meeting(stack, topics)
     corrected = tmp_path / "calendar"
     corrected.mkdir()
     shipped = (ROOT / "data" / "calendar" / "2025.toml").read_text()
@@ -97,11 +100,7 @@ def test_a_restart_from_an_older_snapshot_takes_back_what_a_killed_later_run_wro
     # As above, but the later run is killed before it writes a snapshot of its own, so the
     # restart finds the first run's: nothing in that snapshot says a later clock fired
     # timers, and the processors' recorded clocks must tell it which hearings to compare.
-    hearing = f"KZ-71-OM-2025-{uuid.uuid4().hex[:6]}"
-    stack.produce(topics[0], [(hearing.encode(), json.dumps({
-        "event_id": str(uuid.uuid4()), "type": "application_received", "hearing_id": hearing,
-        "region": "KZ-71", "form": "open_meeting", "occurred_at": "2025-10-06T10:00:00+05:00",
-        "source": "e2e", "hearing_at": "2025-11-20T11:00:00+05:00"}).encode())])
+    hearing = unannounced_meeting(stack, topics)
     group = f"g-{database}"
     run(stack, topics, database, group, BEFORE)
 

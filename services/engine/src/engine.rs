@@ -44,6 +44,33 @@ pub enum Outcome {
     Rejected { reason: DlqReason, detail: String },
 }
 
+impl Outcome {
+    /// The rejection of an event that puts a hearing known as `form` in `region` in
+    /// another form or region.
+    pub(crate) fn conflicting_hearing(form: Form, region: Region, event: &Event) -> Outcome {
+        let detail = format!(
+            "hearing {} is {form} in {region}, this event says {} in {}",
+            event.hearing_id, event.form, event.region
+        );
+        Outcome::Rejected {
+            reason: DlqReason::ConflictingHearing,
+            detail,
+        }
+    }
+
+    /// The rejection of an event whose id was seen with another payload.
+    pub(crate) fn conflicting_duplicate(event: &Event) -> Outcome {
+        let detail = format!(
+            "event {} of hearing {} was seen with another payload",
+            event.event_id, event.hearing_id
+        );
+        Outcome::Rejected {
+            reason: DlqReason::ConflictingDuplicate,
+            detail,
+        }
+    }
+}
+
 /// What moving the clock did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Advance {
@@ -185,33 +212,12 @@ impl Engine {
         };
         let hearing = &self.hearings[n as usize];
         if hearing.region != event.region || hearing.form != event.form {
-            let detail = format!(
-                "hearing {} is {} in {}, this event says {} in {}",
-                hearing.id, hearing.form, hearing.region, event.form, event.region
-            );
-            return (
-                Outcome::Rejected {
-                    reason: DlqReason::ConflictingHearing,
-                    detail,
-                },
-                Vec::new(),
-            );
+            let rejected = Outcome::conflicting_hearing(hearing.form, hearing.region, &event);
+            return (rejected, Vec::new());
         }
         let (range, bytes) = match store::plan(&hearing.log, &event, &mut self.strings) {
             Plan::Duplicate => return (Outcome::Duplicate, Vec::new()),
-            Plan::Conflicting => {
-                let detail = format!(
-                    "event {} of hearing {} was seen with another payload",
-                    event.event_id, hearing.id
-                );
-                return (
-                    Outcome::Rejected {
-                        reason: DlqReason::ConflictingDuplicate,
-                        detail,
-                    },
-                    Vec::new(),
-                );
-            }
+            Plan::Conflicting => return (Outcome::conflicting_duplicate(&event), Vec::new()),
             Plan::Insert { range, bytes } => (range, bytes),
         };
         // What the hearing held before this event, unless a hold keeps it already.

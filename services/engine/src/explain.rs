@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::calendar::{Calendar, DayKind, OffReason, WorkingReason};
 use crate::engine::Outcome;
-use crate::event::{Body, DlqReason, Event, HearingDate};
+use crate::event::{Body, Event, HearingDate};
 use crate::hearing::{
     end_of_day, evaluate, fold_order, local_date, trace, DateEffect, Effect, Trace,
     PUBLIC_HEARINGS_SECTION,
@@ -192,28 +192,14 @@ impl HearingEvents {
     pub fn add(&mut self, event: Event) -> Outcome {
         if let Some(first) = self.events.first() {
             if first.region != event.region || first.form != event.form {
-                let detail = format!(
-                    "hearing {} is {} in {}, this event says {} in {}",
-                    first.hearing_id, first.form, first.region, event.form, event.region
-                );
-                return Outcome::Rejected {
-                    reason: DlqReason::ConflictingHearing,
-                    detail,
-                };
+                return Outcome::conflicting_hearing(first.form, first.region, &event);
             }
         }
         if let Some(seen) = self.events.iter().find(|e| e.event_id == event.event_id) {
             if *seen == event {
                 return Outcome::Duplicate;
             }
-            let detail = format!(
-                "event {} of hearing {} was seen with another payload",
-                event.event_id, event.hearing_id
-            );
-            return Outcome::Rejected {
-                reason: DlqReason::ConflictingDuplicate,
-                detail,
-            };
+            return Outcome::conflicting_duplicate(&event);
         }
         let at = self
             .events

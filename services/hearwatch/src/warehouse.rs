@@ -117,11 +117,16 @@ const STATE: [&str; 15] = [
 /// The current state of every finding (one row each, retracted ones included), optionally
 /// as known at an instant, with the columns of `findings_log` in its order.
 pub fn current_findings_sql(db: &str, known_at: Option<DateTime<Utc>>) -> String {
+    let condition = known_at.map(|k| format!("known_at <= toDateTime({})", k.timestamp()));
+    current_findings_where(db, condition.as_deref())
+}
+
+/// The current state of the findings whose rows meet `condition` (every row of a finding
+/// should, so that its latest row is among them).
+fn current_findings_where(db: &str, condition: Option<&str>) -> String {
     // The inner query renames the changing columns, so that the outer aliases, which take
     // the columns' own names, never shadow what the aggregates read.
-    let filter = known_at
-        .map(|k| format!(" WHERE known_at <= toDateTime({})", k.timestamp()))
-        .unwrap_or_default();
+    let filter = condition.map(|c| format!(" WHERE {c}")).unwrap_or_default();
     let renamed: Vec<String> = STATE.iter().map(|c| format!("{c} AS _{c}")).collect();
     let latest: Vec<String> = STATE
         .iter()
@@ -353,13 +358,12 @@ pub async fn active_findings(
     // to disk rather than failing on the per-query memory limit.
     let sql = format!(
         "SELECT * FROM ({}) WHERE active = 1 AND source_partition = {partition}",
-        current_findings_sql(db, None).replacen(
-            &format!("FROM {db}.findings_log"),
-            &format!(
-                "FROM {db}.findings_log WHERE finding_id IN \
+        current_findings_where(
+            db,
+            Some(&format!(
+                "finding_id IN \
                  (SELECT finding_id FROM {db}.findings_log WHERE source_partition = {partition})"
-            ),
-            1
+            ))
         )
     );
     client
@@ -381,14 +385,7 @@ pub async fn active_findings_of(
         let names: Vec<String> = chunk.iter().map(|id| string_literal(id)).collect();
         let sql = format!(
             "SELECT * FROM ({}) WHERE active = 1",
-            current_findings_sql(db, None).replacen(
-                &format!("FROM {db}.findings_log"),
-                &format!(
-                    "FROM {db}.findings_log WHERE hearing_id IN ({})",
-                    names.join(", ")
-                ),
-                1
-            )
+            current_findings_where(db, Some(&format!("hearing_id IN ({})", names.join(", "))))
         );
         rows.extend(client.query(&sql).fetch_all::<FindingRow>().await?);
     }

@@ -83,7 +83,7 @@ impl Engine {
         }
         store::write_varint(&mut w, self.violations.len() as u64);
         for (&(rule, region), &count) in &self.violations {
-            w.push(position(&Rule::ALL, rule));
+            w.push(store::index_of(&Rule::ALL, rule));
             w.push(region_number(region));
             store::write_varint(&mut w, count);
         }
@@ -105,7 +105,7 @@ impl Engine {
         for h in &self.hearings {
             write_bytes(&mut w, h.id.as_bytes());
             w.push(region_number(h.region));
-            w.push(position(Form::ALL, h.form));
+            w.push(store::index_of(Form::ALL, h.form));
             w.push(u8::from(h.waiting_for_calendar) | u8::from(h.held) << 1);
             match h.wake {
                 None => w.push(0),
@@ -285,10 +285,6 @@ fn names() -> String {
 
 fn region_number(region: Region) -> u8 {
     (region.row() - 1) as u8
-}
-
-fn position<T: PartialEq>(all: &[T], value: T) -> u8 {
-    all.iter().position(|v| *v == value).expect("a known value") as u8
 }
 
 fn write_bytes(w: &mut Vec<u8>, bytes: &[u8]) {

@@ -550,7 +550,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .find(|&i| haystack[i] == first && haystack[i..].starts_with(needle))
 }
 
-fn index_of<T: PartialEq>(all: &[T], value: T) -> u8 {
+/// The number of `value` among `all`, as logs and snapshots store it.
+pub(super) fn index_of<T: PartialEq>(all: &[T], value: T) -> u8 {
     all.iter().position(|v| *v == value).expect("a known value") as u8
 }
 
